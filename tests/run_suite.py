@@ -76,7 +76,7 @@ def main(argv: list[str]) -> int:
     _start_secret_service(env)
     env["PYTHONPATH"] = str(ROOT)
 
-    core = [sys.executable, "-m", "tests.no_qt", "-m", "pytest", "-p", "no:pytestqt",
+    core = [sys.executable, "-m", "tests.no_qt", "-m", "pytest", "-p", "no:pytest-qt",
             *[p for p in CORE_TESTS if (ROOT / p).exists()], *argv]
     ui = [sys.executable, "-m", "pytest", *UI_TESTS, *argv]
     codes = []
