@@ -147,3 +147,168 @@ class LockThrottled(VaultError):
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"Too many wrong attempts. Try again in {retry_after:.0f} s.")
         self.retry_after = retry_after
+
+
+class ProfileDamaged(VaultError):
+    """This profile's settings file (profile.json) is missing or damaged."""
+
+    title = "Profile damaged"
+    hint = (
+        "Nothing was changed. Keep the folder for support; if it cannot be repaired, "
+        "`reviewer-app profile reset --yes-erase-local-data` starts again."
+    )
+
+
+class ProfileFolderNotEmpty(VaultError):
+    """The folder chosen for a new profile already holds other files."""
+
+    title = "Folder not empty"
+    hint = "Choose an empty or new folder with --profile."
+
+
+class PassphraseRequired(VaultError):
+    """This profile is protected by a passphrase, and none was given."""
+
+    title = "Passphrase needed"
+    hint = "Enter the profile's passphrase (on the CLI: type it, or use --passphrase-stdin)."
+
+
+class MemoryKeyLost(VaultError):
+    """This demo profile kept its key only in memory, so it cannot be opened again."""
+
+    title = "Demo profile closed"
+    hint = "Start a new demo; demo profiles are thrown away when Reviewer closes."
+
+
+# --- exchange with the platform (FHIR, DICOMweb, sign-in) -----------------------------------
+
+
+class ExchangeError(ReviewerError):
+    """The exchange with the platform failed."""
+
+    title = "Exchange with the platform failed"
+
+
+class ServerUnreachable(ExchangeError):
+    """The platform could not be reached (offline, refused, or timed out)."""
+
+    title = "Offline"
+    hint = "Your work stays on this computer; Reviewer tries again when the connection is back."
+
+
+class TLSFailure(ExchangeError):
+    """The platform's certificate could not be verified, so Reviewer did not connect."""
+
+    title = "Secure connection failed"
+    hint = (
+        "Check the computer's date and time. If your platform uses its own certificate "
+        "authority, set its CA bundle in the settings; ask your IT team for the file."
+    )
+
+
+class InsecureServerAddress(ExchangeError):
+    """The platform address does not use https."""
+
+    title = "Insecure platform address"
+    hint = "Use the platform's https:// address; plain http is allowed only on this computer."
+
+
+class ServerError(ExchangeError):
+    """The platform answered with an error."""
+
+    title = "The platform reported an error"
+    hint = "Reviewer tries again later; your work stays on this computer."
+
+    def __init__(self, status: int, retry_after: float | None = None) -> None:
+        super().__init__(f"The platform answered with HTTP status {status}.")
+        self.status = status
+        #: Seconds the server asked us to wait (Retry-After), if it said.
+        self.retry_after = retry_after
+
+
+class SignInRequired(ExchangeError):
+    """Your session with the platform has ended; please sign in again."""
+
+    title = "Sign in again"
+    hint = "Nothing on this computer was lost; unsent work is sent after you sign in."
+
+
+class SignInFailed(ExchangeError):
+    """Signing in to the platform did not complete."""
+
+    title = "Sign-in failed"
+    hint = "Try again. If it keeps failing, ask the platform's support."
+
+
+class VersionConflict(ExchangeError):
+    """The case changed on the platform since Reviewer last read it."""
+
+    title = "Case changed on the platform"
+    hint = "Reviewer fetches the new version; your opinion is kept and can be sent again."
+
+
+class MalformedServerData(ExchangeError):
+    """The platform sent data Reviewer cannot use."""
+
+    title = "Unusable data from the platform"
+    hint = "The item was not stored. Please tell the platform's support."
+
+    def __init__(self, resource: str, field: str, reason: str) -> None:
+        # Only names and reasons, never values: values may be patient data.
+        super().__init__(f"The platform sent an unusable {resource} ({field}: {reason}).")
+        self.resource = resource
+        self.field = field
+        self.reason = reason
+
+
+class HashMismatch(ExchangeError):
+    """A downloaded file does not match its checksum; it was not stored."""
+
+    title = "Damaged download"
+    hint = "The file is fetched again at the next sync."
+
+
+class SizeLimitExceeded(ExchangeError):
+    """A file from the platform is larger than Reviewer accepts; it was not downloaded."""
+
+    title = "File too large"
+    hint = "The limit is in the settings; ask the platform's support about the file."
+
+    def __init__(self, what: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"A {what} of {size} bytes is larger than the limit of {limit} bytes; "
+            "it was not downloaded."
+        )
+        self.size = size
+        self.limit = limit
+
+
+class NotDicom(ExchangeError):
+    """An image from the platform is not a DICOM file; it was not stored."""
+
+    title = "Not a DICOM image"
+    hint = "Please tell the platform's support."
+
+
+class PassphraseTooShort(VaultError):
+    """The new passphrase is too short."""
+
+    title = "Passphrase too short"
+    hint = "Use at least 8 characters; a short sentence is easy to remember and hard to guess."
+
+
+class PassphraseMismatch(VaultError):
+    """The two passphrases typed do not match."""
+
+    title = "Passphrases differ"
+    hint = "Type the same passphrase twice."
+
+
+class EraseNotConfirmed(VaultError):
+    """Resetting a profile erases its local data and needs explicit confirmation."""
+
+    title = "Not confirmed"
+    hint = (
+        "Unsent opinions and drafts in this profile would be lost. If you are sure, add "
+        "--yes-erase-local-data."
+    )

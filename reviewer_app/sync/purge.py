@@ -1,0 +1,115 @@
+"""Removing a case from this computer: crypto-shredding its payloads, deleting its rows.
+
+Three reasons (docs/exchange.md §5): the platform withdrew it (Task cancelled, rejected,
+entered-in-error), gave it to another specialist (it left the owned list), or its
+retention after upload ran out. Unsent work is never removed with its case: drafts and
+outbox entries stay, marked ``orphaned`` with the reason, for the specialist to decide.
+
+Pinning does not stop any of these. A pin keeps a case the specialist still works on
+from being evicted to save disk; withdrawal, reassignment and the platform's retention
+are the platform's decisions about data it owns, so they win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from reviewer_app.exchange.resources import parse_datetime
+from reviewer_app.sync.local import now_text
+from reviewer_app.vault import Vault
+from reviewer_app.vault.database import Connection
+
+_CASE_TABLES = (
+    "case_questions",
+    "records",
+    "lab_results",
+    "studies",
+    "series",
+    "instances",
+    "sync_items",
+    "case_sync",
+    "cases",
+)
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    """What a purge removed and kept."""
+
+    case_id: str
+    reason: str
+    objects_shredded: int
+    drafts_kept: int
+
+
+def case_objects(vault: Vault, case_id: str) -> list[str]:
+    """Every object id the case's rows refer to."""
+    rows = vault.read().execute(
+        "SELECT object_id FROM records WHERE case_id = ?1 AND object_id IS NOT NULL "
+        "UNION SELECT object_id FROM instances WHERE case_id = ?1 AND object_id IS NOT NULL "
+        "UNION SELECT object_id FROM sync_items WHERE case_id = ?1 AND object_id IS NOT NULL",
+        (case_id,),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def purge_case(vault: Vault, case_id: str, reason: str) -> PurgeResult:
+    """Shred a case's objects (keys first), then delete its rows; keep unsent work.
+
+    Idempotent: if the process dies half-way, the next sync purges the rest.
+    """
+    objects = case_objects(vault, case_id)
+    vault.objects.shred(objects)
+
+    def write(conn: Connection) -> int:
+        patient = conn.execute(
+            "SELECT patient_id FROM case_sync WHERE case_id = ?", (case_id,)
+        ).fetchone()
+        for table in _CASE_TABLES:
+            conn.execute(f"DELETE FROM {table} WHERE case_id = ?", (case_id,))  # noqa: S608
+        if patient is not None and patient[0]:
+            still_used = conn.execute(
+                "SELECT 1 FROM case_sync WHERE patient_id = ?", (patient[0],)
+            ).fetchone()
+            if still_used is None:
+                conn.execute("DELETE FROM patients WHERE patient_id = ?", (patient[0],))
+        kept = conn.execute(
+            "UPDATE drafts SET orphaned = ? WHERE case_id = ?", (reason, case_id)
+        ).rowcount
+        kept += conn.execute(
+            "UPDATE outbox SET orphaned = ? WHERE case_id = ? AND state != 'sent'",
+            (reason, case_id),
+        ).rowcount
+        conn.execute(
+            "INSERT INTO purges (at, case_id, reason, objects_shredded, drafts_kept) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (now_text(), case_id, reason, len(objects), kept),
+        )
+        return int(kept)
+
+    kept = vault.write_sync(write)
+    return PurgeResult(case_id, reason, len(objects), kept)
+
+
+def expired_cases(vault: Vault, now: datetime) -> list[str]:
+    """Uploaded (completed) cases whose retention period has run out at ``now``."""
+    rows = vault.read().execute(
+        "SELECT case_id, completed_at, retention_days FROM case_sync "
+        "WHERE task_status = 'completed' AND completed_at IS NOT NULL"
+    ).fetchall()
+    expired = []
+    for case_id, completed_at, days in rows:
+        started = parse_datetime(completed_at)
+        if started is not None and now >= started + timedelta(days=int(days)):
+            expired.append(case_id)
+    return expired
+
+
+def set_pinned(vault: Vault, case_id: str, pinned: bool) -> None:
+    """Pin (keep, and sync first) or unpin a case."""
+    vault.write_sync(
+        lambda conn: conn.execute(
+            "UPDATE cases SET pinned = ? WHERE case_id = ?", (int(pinned), case_id)
+        )
+    )

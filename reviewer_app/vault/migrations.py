@@ -1,0 +1,115 @@
+"""The vault's schema, as a list of forward migrations keyed by ``PRAGMA user_version``.
+
+``MIGRATIONS[i]`` takes a database from version ``i`` to ``i + 1``. Opening a profile
+runs the missing ones in one transaction on the writer connection. A database newer
+than :data:`LATEST_VERSION` is refused (DatabaseTooNew) before anything is written.
+
+To change the schema, append a migration (never edit a released one) and add its case
+to ``tests/reviewer_app/vault/test_migrations.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from reviewer_app.errors import DatabaseTooNew
+from reviewer_app.vault.database import Connection
+
+Migration = Callable[[Connection], None]
+
+
+def _v1_initial(conn: Connection) -> None:
+    """Settings, encrypted-object keys, cases, drafts, outbox, audit, sync state."""
+    statements = [
+        "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT)",
+        """CREATE TABLE objects (
+            object_id TEXT PRIMARY KEY,
+            key BLOB NOT NULL,
+            kind TEXT,
+            size INT,
+            sha256 TEXT,
+            state TEXT CHECK (state IN ('partial', 'complete')),
+            created_at TEXT
+        )""",
+        """CREATE TABLE cases (
+            case_id TEXT PRIMARY KEY,
+            patient_name TEXT,
+            patient_sex TEXT,
+            patient_birth_date TEXT,
+            specialty TEXT,
+            priority TEXT,
+            due_date TEXT,
+            status TEXT,
+            clinical_question TEXT,
+            received_at TEXT,
+            updated_at TEXT,
+            sync_state TEXT,
+            pinned INT DEFAULT 0
+        )""",
+        "CREATE TABLE drafts (draft_id TEXT PRIMARY KEY, case_id TEXT, body TEXT, updated_at TEXT)",
+        """CREATE TABLE outbox (
+            item_id TEXT PRIMARY KEY,
+            case_id TEXT,
+            kind TEXT,
+            object_id TEXT,
+            state TEXT,
+            attempts INT,
+            last_error TEXT,
+            created_at TEXT,
+            updated_at TEXT
+        )""",
+        """CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT,
+            action TEXT,
+            case_id TEXT,
+            detail TEXT,
+            sent INT DEFAULT 0
+        )""",
+        "CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT)",
+    ]
+    for statement in statements:
+        conn.execute(statement)
+
+
+def _v2_sync(conn: Connection) -> None:
+    """The sync engine's tables (defined next to the engine, in reviewer_app.sync.schema)."""
+    # Imported here, not at the top: reviewer_app.sync imports the vault package, so a
+    # top-level import would be circular whenever reviewer_app.sync is imported first.
+    from reviewer_app.sync.schema import v2_sync
+
+    v2_sync(conn)
+
+
+#: Forward migrations; index i upgrades version i to i + 1. Append only.
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_sync]
+LATEST_VERSION = len(MIGRATIONS)
+
+
+def check_not_too_new(version: int, latest: int = LATEST_VERSION) -> None:
+    """DatabaseTooNew if a newer Reviewer wrote this database."""
+    if version > latest:
+        raise DatabaseTooNew()
+
+
+def migrate(conn: Connection, migrations: list[Migration] | None = None) -> int:
+    """Bring the database up to the newest schema; returns the version now in place.
+
+    All pending steps run in one BEGIN IMMEDIATE transaction: either the database ends
+    at the latest version or it stays exactly as it was.
+    """
+    steps = MIGRATIONS if migrations is None else migrations
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        check_not_too_new(version, len(steps))
+        for index in range(version, len(steps)):
+            steps[index](conn)
+        if version != len(steps):
+            # user_version lives in the header page, so it commits with the tables.
+            conn.execute(f"PRAGMA user_version = {len(steps)}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return len(steps)

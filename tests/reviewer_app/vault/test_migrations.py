@@ -1,0 +1,183 @@
+"""Every schema migration, tested from the version before it.
+
+Adding migration N means adding one entry to ``CASES``: ``seed`` fills a database at
+version N-1 with rows, ``check`` asserts what version N must look like (and that the
+seeded rows survived). ``test_every_migration_has_a_case`` fails until you do.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from reviewer_app.errors import DatabaseTooNew
+from reviewer_app.vault.database import Connection, configure_writer, connect
+from reviewer_app.vault.migrations import LATEST_VERSION, MIGRATIONS, migrate
+from reviewer_app.vault.profile import create_private_file
+
+
+def _tables(conn: Connection) -> dict[str, list[str]]:
+    names = [
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    return {name: [col[1] for col in conn.execute(f"PRAGMA table_info({name})")] for name in names}
+
+
+def _seed_nothing(conn: Connection) -> None:
+    """Version 0 is an empty database: nothing to seed."""
+
+
+def _check_v1(conn: Connection) -> None:
+    tables = _tables(conn)
+    assert tables == {
+        "settings": ["key", "value"],
+        "objects": ["object_id", "key", "kind", "size", "sha256", "state", "created_at"],
+        "cases": [
+            "case_id",
+            "patient_name",
+            "patient_sex",
+            "patient_birth_date",
+            "specialty",
+            "priority",
+            "due_date",
+            "status",
+            "clinical_question",
+            "received_at",
+            "updated_at",
+            "sync_state",
+            "pinned",
+        ],
+        "drafts": ["draft_id", "case_id", "body", "updated_at"],
+        "outbox": [
+            "item_id",
+            "case_id",
+            "kind",
+            "object_id",
+            "state",
+            "attempts",
+            "last_error",
+            "created_at",
+            "updated_at",
+        ],
+        "audit": ["seq", "at", "action", "case_id", "detail", "sent"],
+        "sync_state": ["key", "value"],
+    }
+    # The constraints the rest of the vault relies on.
+    conn.execute("BEGIN")
+    conn.execute("INSERT INTO cases (case_id) VALUES ('c')")
+    assert conn.execute("SELECT pinned FROM cases").fetchone()[0] == 0
+    with pytest.raises(Exception, match="CHECK"):
+        conn.execute("INSERT INTO objects (object_id, key, state) VALUES ('o', x'00', 'odd')")
+    with pytest.raises(Exception, match="NOT NULL"):
+        conn.execute("INSERT INTO objects (object_id, state) VALUES ('o', 'complete')")
+    conn.execute("ROLLBACK")
+
+
+def _seed_v1_work(conn: Connection) -> None:
+    """Unsent work at v1 that the sync schema (v2) must keep."""
+    conn.execute("INSERT INTO cases (case_id, patient_name) VALUES ('c1', 'Synthetic')")
+    conn.execute("INSERT INTO drafts (draft_id, case_id, body) VALUES ('d1', 'c1', 'draft')")
+    conn.execute(
+        "INSERT INTO outbox (item_id, case_id, kind, state) VALUES ('o1', 'c1', 'opinion', 'q')"
+    )
+
+
+def _check_v2(conn: Connection) -> None:
+    tables = _tables(conn)
+    assert "orphaned" in tables["drafts"]
+    assert "orphaned" in tables["outbox"]
+    assert {"patients", "records", "lab_results", "sync_items", "purges"} <= set(tables)
+    # The v1 rows are all still there, untouched.
+    assert conn.execute("SELECT body, orphaned FROM drafts").fetchall() == [("draft", None)]
+    assert conn.execute("SELECT item_id, orphaned FROM outbox").fetchall() == [("o1", None)]
+    assert conn.execute("SELECT patient_name FROM cases").fetchall() == [("Synthetic",)]
+
+
+@dataclass(frozen=True)
+class Case:
+    seed: Callable[[Connection], None]
+    check: Callable[[Connection], None]
+
+
+#: CASES[v] tests the migration to version v.
+CASES: dict[int, Case] = {
+    1: Case(seed=_seed_nothing, check=_check_v1),
+    2: Case(seed=_seed_v1_work, check=_check_v2),
+}
+
+
+def _database(tmp_path: Path) -> tuple[Path, bytes]:
+    path = tmp_path / "vault.db"
+    create_private_file(path)
+    return path, secrets.token_bytes(32)
+
+
+def test_every_migration_has_a_case() -> None:
+    assert sorted(CASES) == list(range(1, LATEST_VERSION + 1))
+
+
+@pytest.mark.parametrize("target", sorted(CASES))
+def test_migration_from_previous_version(tmp_path: Path, target: int) -> None:
+    path, key = _database(tmp_path)
+    conn = connect(path, key, writer=True)
+    try:
+        configure_writer(conn)
+        assert migrate(conn, MIGRATIONS[: target - 1]) == target - 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == target - 1
+        conn.execute("BEGIN IMMEDIATE")
+        CASES[target].seed(conn)
+        conn.execute("COMMIT")
+
+        assert migrate(conn, MIGRATIONS[:target]) == target
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == target
+        CASES[target].check(conn)
+    finally:
+        conn.close()
+
+
+def test_fresh_database_reaches_latest_and_rerun_is_a_no_op(tmp_path: Path) -> None:
+    path, key = _database(tmp_path)
+    conn = connect(path, key, writer=True)
+    try:
+        assert migrate(conn) == LATEST_VERSION
+        before = _tables(conn)
+        assert migrate(conn) == LATEST_VERSION
+        assert _tables(conn) == before
+    finally:
+        conn.close()
+
+
+def test_failed_migration_rolls_back_everything(tmp_path: Path) -> None:
+    path, key = _database(tmp_path)
+
+    def broken(conn: Connection) -> None:
+        conn.execute("CREATE TABLE half_done (x)")
+        raise RuntimeError("migration bug")
+
+    conn = connect(path, key, writer=True)
+    try:
+        with pytest.raises(RuntimeError, match="migration bug"):
+            migrate(conn, [*MIGRATIONS, broken])
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
+        assert _tables(conn) == {}
+    finally:
+        conn.close()
+
+
+def test_newer_database_is_refused(tmp_path: Path) -> None:
+    path, key = _database(tmp_path)
+    conn = connect(path, key, writer=True)
+    try:
+        conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 1}")
+        with pytest.raises(DatabaseTooNew):
+            migrate(conn)
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION + 1
+    finally:
+        conn.close()

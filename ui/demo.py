@@ -1,0 +1,148 @@
+"""``--demo``: a throwaway profile in a temp folder, and its welcome screen.
+
+The demo vault's key lives only in memory and the folder is erased at quit, so a demo
+leaves nothing behind. Its passphrase is generated (a few plain words, easy to type)
+and shown on the welcome screen and under the lock prompt.
+
+Filling the demo: :data:`POPULATE_HOOKS` is where the exchange layer registers the step
+that starts the reference server and syncs its synthetic cases into the new vault; each
+hook is called with the vault (on a background thread) before the window shows them.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ui.qt import (
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QHBoxLayout,
+    QIcon,
+    QLabel,
+    QSize,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+)
+
+log = logging.getLogger(__name__)
+
+#: Called as ``hook(session, vault)`` after the demo vault is created.
+POPULATE_HOOKS: list[Callable[[DemoSession, Any], None]] = []
+
+# Short, common, unambiguous words (no homophones, nothing clinical).
+_WORD_TEXT = """
+amber anchor apple arrow aspen autumn badge bamboo basil beacon birch bison blossom
+breeze bridge brook cabin cactus candle canyon carbon cedar cherry cider cinder
+clover cobalt comet copper coral cotton crane crystal daisy delta desert dolphin
+dune eagle ember falcon fern fiddle flint forest fossil garden garnet ginger glacier
+granite harbor hazel heron honey horizon indigo iris island ivory jasmine juniper
+kettle kiwi lagoon lantern lemon lilac linen lotus magnet maple marble meadow melon
+meteor mint monsoon mosaic nectar nickel nutmeg oak oasis olive onyx orbit orchid
+otter paddle panda pebble pepper pine planet plum prairie quartz quill rainbow raven
+reef ribbon river robin saffron sage salmon sapphire satin sequoia shadow silver
+sparrow spruce summit sunset tango thistle thunder timber topaz tulip tundra velvet
+violet walnut willow winter yarrow zephyr
+"""
+_WORDS = tuple(_WORD_TEXT.split())
+
+
+def demo_passphrase(words: int = 4) -> str:
+    """A readable random passphrase such as ``maple-river-copper-lantern``."""
+    return "-".join(secrets.choice(_WORDS) for _ in range(words))
+
+
+class DemoSession:
+    """The demo's temp folder, passphrase and vault; :meth:`cleanup` erases it all."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="reviewer-demo-"))
+        self.passphrase = demo_passphrase()
+
+    @property
+    def profile_root(self) -> Path:
+        return self.folder / "profile"
+
+    def create_vault(self) -> Any:
+        """Create the demo profile, its key only in memory."""
+        from reviewer_app.vault import KeySource, Profile, create_profile
+
+        return create_profile(
+            Profile(self.profile_root), self.passphrase, key_source=KeySource.MEMORY
+        )
+
+    def populate(self, vault: Any) -> None:
+        """Run the registered fill-in steps (none until the exchange layer adds one)."""
+        for hook in POPULATE_HOOKS:
+            hook(self, vault)
+
+    def cleanup(self) -> None:
+        """Erase the demo folder (call after the vault is closed)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class DemoWelcomeDialog(QDialog):
+    """Says this is a demo and shows the passphrase that unlocks it."""
+
+    def __init__(self, passphrase: str, icon: QIcon, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("demoWelcomeDialog")
+        self.setWindowTitle("Reviewer demo")
+        self.setWindowIcon(icon)
+        self.setModal(True)
+
+        badge = QLabel()
+        badge.setPixmap(icon.pixmap(QSize(56, 56)))
+        title = QLabel("Welcome to the Reviewer demo")
+        title.setObjectName("dialogTitle")
+        subtitle = QLabel(
+            "This is a throwaway profile with synthetic cases only. It is erased when you "
+            "quit. Reviewer locks itself after a few idle minutes, or with Ctrl+L: unlock "
+            "it with this passphrase."
+        )
+        subtitle.setObjectName("dialogSubtitle")
+        subtitle.setWordWrap(True)
+        heading = QVBoxLayout()
+        heading.setSpacing(6)
+        heading.addWidget(title)
+        heading.addWidget(subtitle)
+        top = QHBoxLayout()
+        top.setSpacing(18)
+        top.addWidget(badge, 0, Qt.AlignmentFlag.AlignTop)
+        top.addLayout(heading, 1)
+
+        self.passphrase_label = QLabel(passphrase)
+        self.passphrase_label.setObjectName("demoPassphrase")
+        self.passphrase_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.passphrase_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        caption = QLabel("Demo passphrase")
+        caption.setObjectName("mutedLabel")
+        caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        box = QFrame()
+        box.setObjectName("infoFrame")
+        box_layout = QVBoxLayout(box)
+        box_layout.setContentsMargins(16, 14, 16, 16)
+        box_layout.setSpacing(6)
+        box_layout.addWidget(caption)
+        box_layout.addWidget(self.passphrase_label)
+
+        buttons = QDialogButtonBox()
+        start = buttons.addButton("Start demo", QDialogButtonBox.ButtonRole.AcceptRole)
+        start.setObjectName("primaryButton")
+        start.setDefault(True)
+        buttons.accepted.connect(self.accept)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(28, 26, 28, 20)
+        layout.setSpacing(18)
+        layout.addLayout(top)
+        layout.addWidget(box)
+        layout.addWidget(buttons)
+        self.setMinimumWidth(520)

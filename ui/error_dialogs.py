@@ -1,0 +1,135 @@
+"""Dialogs for failures: one mapping from an error to what the specialist reads.
+
+Every :class:`~reviewer_app.errors.ReviewerError` carries its own title and
+``user_text()``; this module only shows them, so the wording lives in ``errors.py``.
+Unexpected exceptions get a generic, friendly dialog: their text is never shown (it may
+hold anything) and only their type goes to the log. "Reset profile…" is offered only
+for the vault errors it can fix, and only behind a typed confirmation.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from reviewer_app.errors import (
+    DatabaseCorrupt,
+    KeyringEntryMissing,
+    ProfileDamaged,
+    ReviewerError,
+    WrongKey,
+)
+from ui.qt import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+log = logging.getLogger(__name__)
+
+#: Errors after which starting again (erasing the local data) is a way out.
+RESETTABLE = (WrongKey, KeyringEntryMissing, DatabaseCorrupt, ProfileDamaged)
+RESET_WORD = "ERASE"
+
+
+def error_box(parent: QWidget | None, error: BaseException) -> QMessageBox:
+    """A message box for ``error`` (not yet shown)."""
+    box = QMessageBox(parent)
+    box.setObjectName("errorDialog")
+    box.setIcon(QMessageBox.Icon.Warning)
+    if isinstance(error, ReviewerError):
+        box.setWindowTitle(error.title)
+        box.setText(f"<b>{error.title}</b>")
+        box.setInformativeText(error.user_text())
+    else:
+        box.setIcon(QMessageBox.Icon.Critical)
+        box.setWindowTitle("Something went wrong")
+        box.setText("<b>Something went wrong</b>")
+        box.setInformativeText(
+            "Reviewer hit an unexpected problem and stopped that action. Your data is safe "
+            "in the vault, and you can keep working. If it happens again, the log file in "
+            "the profile folder helps support (it holds no patient data)."
+        )
+    box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    return box
+
+
+def show_error(parent: QWidget | None, error: BaseException) -> None:
+    """Show ``error`` modally."""
+    error_box(parent, error).exec()
+
+
+class StartupErrorDialog(QMessageBox):
+    """A vault error at start: Quit, or (where it helps) Reset profile… ."""
+
+    QUIT = 0
+    RESET = 1
+
+    def __init__(self, error: ReviewerError, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("startupErrorDialog")
+        self.error = error
+        self.setIcon(QMessageBox.Icon.Warning)
+        self.setWindowTitle(error.title)
+        self.setText(f"<b>{error.title}</b>")
+        self.setInformativeText(error.user_text())
+        self.quit_button = self.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+        self.reset_button: QPushButton | None = None
+        if isinstance(error, RESETTABLE):
+            self.reset_button = self.addButton(
+                "Reset profile…", QMessageBox.ButtonRole.DestructiveRole
+            )
+        self.setDefaultButton(self.quit_button)
+
+    def choice(self) -> int:
+        """Which button ended the dialog."""
+        clicked = self.clickedButton()
+        if self.reset_button is not None and clicked is self.reset_button:
+            return self.RESET
+        return self.QUIT
+
+
+class ResetProfileDialog(QDialog):
+    """Typed confirmation before erasing a profile's local data."""
+
+    def __init__(self, profile_folder: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("resetProfileDialog")
+        self.setWindowTitle("Reset profile")
+        self.setModal(True)
+        text = QLabel(
+            "<b>Erase this profile's local data?</b><br><br>"
+            f"Everything Reviewer keeps in <code>{profile_folder}</code> is erased: "
+            "downloaded cases, drafts and opinions not yet sent. Cases assigned to you "
+            "are downloaded again at the next sync; unsent work is lost.<br><br>"
+            f"Type <b>{RESET_WORD}</b> to confirm."
+        )
+        text.setWordWrap(True)
+        self.confirm_edit = QLineEdit()
+        self.confirm_edit.setObjectName("resetConfirm")
+        self.confirm_edit.setPlaceholderText(RESET_WORD)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.erase_button = self.buttons.addButton(
+            "Erase and start again", QDialogButtonBox.ButtonRole.DestructiveRole
+        )
+        self.erase_button.setObjectName("dangerButton")
+        self.erase_button.setEnabled(False)
+        self.erase_button.clicked.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.confirm_edit.textChanged.connect(
+            lambda typed: self.erase_button.setEnabled(typed.strip() == RESET_WORD)
+        )
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 22, 24, 18)
+        layout.setSpacing(14)
+        layout.addWidget(text)
+        layout.addWidget(self.confirm_edit)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(460)
+
+    def confirmed(self) -> bool:
+        return self.confirm_edit.text().strip() == RESET_WORD

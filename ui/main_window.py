@@ -1,0 +1,305 @@
+"""The main window: menu, worklist, status bar, and the lock that hides them.
+
+The central area is a stack of two pages: the content (the worklist for now) and the
+lock screen. Locking switches to the lock screen *and* empties the views, closes open
+dialogs and menus, and keeps the window title free of patient data, so nothing about
+a patient is left on screen or in a widget while the specialist is away. The window
+starts locked when it opens an existing profile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from reviewer_app import __version__
+from ui import resources, theme
+from ui.lock import IdleTracker, SessionWatcher
+from ui.lock_screen import LockScreen, Unlocker
+from ui.notifier import Notifier
+from ui.operations import Operations
+from ui.qt import (
+    QAction,
+    QActionGroup,
+    QApplication,
+    QCloseEvent,
+    QDialog,
+    QIcon,
+    QKeySequence,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSettings,
+    QStackedWidget,
+    QToolTip,
+    Signal,
+    qVersion,
+)
+from ui.worklist import WorklistView
+
+log = logging.getLogger(__name__)
+
+TITLE = "Reviewer"
+_GEOMETRY_KEY = "window/geometry"
+_STATE_KEY = "window/state"
+_HEADER_KEY = "worklist/header"
+
+
+class MainWindow(QMainWindow):
+    """Reviewer's one main window."""
+
+    #: True when the window locked, False when it unlocked.
+    lock_changed = Signal(bool)
+
+    def __init__(
+        self,
+        ops: Operations,
+        notifier: Notifier,
+        settings: QSettings,
+        *,
+        icon: QIcon,
+        profile_name: str,
+        idle_ms: int | None = None,
+        watch_session: bool = True,
+        on_theme: Callable[[theme.Theme], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowIcon(icon)
+        self.ops = ops
+        self.notifier = notifier
+        self.settings = settings
+        self.vault: Any = None
+        self._locked = False
+        self._on_theme = on_theme
+        self._lock_hint = ""
+        # An explicit interval (tests) wins over the vault's idle_minutes setting.
+        self._idle_override = idle_ms
+
+        self.worklist = WorklistView(ops, notifier)
+        self.lock_screen = LockScreen(ops, resources.icon("lock"))
+        self.lock_screen.unlocked.connect(self._on_unlocked)
+        self.pages = QStackedWidget()
+        self.pages.setObjectName("pages")
+        self.pages.addWidget(self.worklist)
+        self.pages.addWidget(self.lock_screen)
+        self.setCentralWidget(self.pages)
+
+        self.idle = IdleTracker(idle_ms or IdleTracker.minutes_to_ms(5), self)
+        self.idle.idle.connect(lambda: self.lock("idle"))
+        self.session_watcher = SessionWatcher(self) if watch_session else None
+        if self.session_watcher is not None:
+            self.session_watcher.lock_requested.connect(self.lock)
+
+        self._build_menus()
+        self._build_status_bar(profile_name)
+        self._update_title()
+        self.resize(1280, 800)
+        self.setMinimumSize(720, 480)
+
+    # -- building ------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.quit_action.triggered.connect(self.close)
+        file_menu.addAction(self.quit_action)
+
+        view_menu = bar.addMenu("&View")
+        theme_menu = view_menu.addMenu("&Theme")
+        self.theme_group = QActionGroup(self)
+        self.theme_group.setExclusive(True)
+        self.theme_actions: dict[theme.Theme, QAction] = {}
+        for choice, label in ((theme.Theme.DARK, "&Dark"), (theme.Theme.LIGHT, "&Light")):
+            action = QAction(label, self, checkable=True)
+            action.setData(choice.value)
+            action.triggered.connect(lambda _checked=False, c=choice: self.set_theme(c))
+            self.theme_group.addAction(action)
+            theme_menu.addAction(action)
+            self.theme_actions[choice] = action
+        app = QApplication.instance()
+        current = theme.current(app) if isinstance(app, QApplication) else theme.Theme.DARK
+        self.theme_actions[current].setChecked(True)
+        view_menu.addSeparator()
+        self.lock_action = QAction("&Lock now", self)
+        self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.lock_action.triggered.connect(lambda: self.lock("requested"))
+        view_menu.addAction(self.lock_action)
+
+        help_menu = bar.addMenu("&Help")
+        self.about_action = QAction("&About Reviewer", self)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.about_action.triggered.connect(self.show_about)
+        help_menu.addAction(self.about_action)
+
+    def _build_status_bar(self, profile_name: str) -> None:
+        status = self.statusBar()
+        status.setSizeGripEnabled(False)
+        # The folder name only: a profile path could contain a person's name.
+        self.profile_label = QLabel(f"Profile: {profile_name}")
+        self.profile_label.setObjectName("statusProfile")
+        self.connection_label = QLabel()
+        self.connection_label.setObjectName("statusConnection")
+        self.sync_label = QLabel()
+        self.sync_label.setObjectName("statusSync")
+        status.addWidget(self.profile_label)
+        status.addPermanentWidget(self.connection_label)
+        status.addPermanentWidget(self.sync_label)
+        self.set_online(False)
+        self.set_last_sync(None)
+
+    # -- status ----------------------------------------------------------------------
+    def set_online(self, online: bool) -> None:
+        """Connection state, fed by the sync engine (Offline until it exists)."""
+        self.connection_label.setText("● Online" if online else "● Offline")
+        self.connection_label.setProperty("online", online)
+        self.connection_label.style().unpolish(self.connection_label)
+        self.connection_label.style().polish(self.connection_label)
+
+    def set_last_sync(self, when: dt.datetime | None) -> None:
+        """Time of the last successful sync (None: never)."""
+        text = "never" if when is None else when.astimezone().strftime("%d %b %Y %H:%M")
+        self.sync_label.setText(f"Last sync: {text}")
+
+    def _update_title(self) -> None:
+        # The title is visible in task bars and window switchers: never patient data.
+        self.setWindowTitle(f"{TITLE} — Locked" if self._locked else TITLE)
+
+    # -- vault -----------------------------------------------------------------------
+    def attach_vault(self, vault: Any) -> None:
+        """Use ``vault`` (already open); shows its cases unless locked."""
+        self.vault = vault
+        if self._idle_override is None:
+            minutes = getattr(getattr(vault, "lock", None), "idle_minutes", 5)
+            self.idle.set_interval_ms(IdleTracker.minutes_to_ms(minutes))
+        if not self._locked:
+            self.worklist.set_vault(vault)
+
+    # -- lock ------------------------------------------------------------------------
+    def is_locked(self) -> bool:
+        return self._locked
+
+    def lock(
+        self,
+        reason: str = "requested",
+        *,
+        unlocker: Unlocker | None = None,
+        retry_after: Callable[[], float] | None = None,
+        hint: str = "",
+    ) -> None:
+        """Hide every piece of patient data behind the lock screen."""
+        if self._locked:
+            # Already locked: keep the running prompt (and any throttling countdown).
+            self._close_transient_windows()
+            return
+        if unlocker is None:
+            if self.vault is None:
+                raise RuntimeError("nothing to unlock with: no vault and no unlocker")
+            unlocker = self.vault.lock.verify
+            retry_after = self.vault.lock.retry_after
+        self._locked = True
+        self.idle.stop()
+        self._close_transient_windows()
+        self.worklist.clear()
+        self.pages.setCurrentWidget(self.lock_screen)
+        self.lock_screen.activate(unlocker, retry_after=retry_after, hint=hint or self._lock_hint)
+        self.lock_action.setEnabled(False)
+        self._update_title()
+        log.info("locked (%s)", reason)
+        self.lock_changed.emit(True)
+
+    def set_lock_hint(self, hint: str) -> None:
+        """A line under the lock prompt (the demo shows its passphrase there)."""
+        self._lock_hint = hint
+
+    def _close_transient_windows(self) -> None:
+        QToolTip.hideText()
+        for widget in QApplication.topLevelWidgets():
+            if widget is self or not widget.isVisible():
+                continue
+            if isinstance(widget, QDialog):
+                widget.reject()
+            elif isinstance(widget, QMenu):
+                widget.close()
+        popup = QApplication.activePopupWidget()
+        if popup is not None:
+            popup.close()
+
+    def _on_unlocked(self, result: object) -> None:
+        if result is not True and result is not None:
+            # The unlocker opened the vault itself (passphrase-protected profiles).
+            self.attach_vault(result)
+        self._locked = False
+        self.lock_screen.deactivate()
+        self.pages.setCurrentWidget(self.worklist)
+        self.lock_action.setEnabled(True)
+        self._update_title()
+        self.worklist.set_vault(self.vault)
+        self.worklist.table.setFocus()
+        self.idle.start()
+        log.info("unlocked")
+        self.lock_changed.emit(False)
+
+    def start_unlocked(self) -> None:
+        """Show the content now (a profile just created) and start the idle timer."""
+        self._on_unlocked(True)
+
+    # -- menu actions ------------------------------------------------------------------
+    def set_theme(self, choice: theme.Theme) -> None:
+        """Switch theme and remember it."""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            theme.apply(app, choice)
+        theme.save(self.settings, choice)
+        self.theme_actions[choice].setChecked(True)
+        if self._on_theme is not None:
+            self._on_theme(choice)
+
+    def show_about(self) -> None:
+        """A short About box: version, Qt, licences."""
+        box = QMessageBox(self)
+        box.setObjectName("aboutDialog")
+        box.setWindowTitle("About Reviewer")
+        box.setIconPixmap(self.windowIcon().pixmap(64, 64))
+        box.setText(f"<b>Reviewer {__version__}</b>")
+        box.setInformativeText(
+            "An offline, encrypted workstation for medical second opinions.<br><br>"
+            f"Built with Qt {qVersion()} and PySide6 (LGPL-3.0), SQLCipher (BSD), "
+            "pydicom (MIT), PyMuPDF (AGPL-3.0) and other open-source components; "
+            "see the dependency list shipped with Reviewer for all licences."
+        )
+        box.setStandardButtons(QMessageBox.StandardButton.Ok)
+        box.open()
+
+    # -- layout persistence ------------------------------------------------------------
+    def restore_layout(self) -> None:
+        """Restore window geometry, dock/toolbar state and the worklist's columns."""
+        geometry = self.settings.value(_GEOMETRY_KEY)
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.settings.value(_STATE_KEY)
+        if state is not None:
+            self.restoreState(state)
+        self.worklist.restore_header_state(self.settings.value(_HEADER_KEY))
+
+    def save_layout(self) -> None:
+        """Remember the layout for the next start."""
+        self.settings.setValue(_GEOMETRY_KEY, self.saveGeometry())
+        self.settings.setValue(_STATE_KEY, self.saveState())
+        self.settings.setValue(_HEADER_KEY, self.worklist.header_state())
+        self.settings.sync()
+
+    def shutdown(self) -> None:
+        """Stop every timer this window runs (idle, countdown)."""
+        self.idle.stop()
+        self.lock_screen.deactivate()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        self.shutdown()
+        super().closeEvent(event)

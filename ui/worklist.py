@@ -1,0 +1,272 @@
+"""The worklist view: a filter box over a sortable table of Cases, with an empty state.
+
+It reloads when the notifier says cases changed (reading the vault off the UI thread
+through :class:`~ui.operations.Operations`), never by polling. While the app is locked
+it holds no rows at all (:meth:`WorklistView.clear`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ui.notifier import Notifier
+from ui.operations import Operations
+from ui.qt import (
+    QAbstractItemView,
+    QByteArray,
+    QColor,
+    QHBoxLayout,
+    QHeaderView,
+    QIcon,
+    QLabel,
+    QLineEdit,
+    QPainter,
+    QPixmap,
+    QSize,
+    QStackedWidget,
+    Qt,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from ui.worklist_model import CASE_ID_ROLE, Column, WorklistFilter, WorklistModel
+
+EMPTY_TEXT = "No cases yet — cases assigned to you appear here after sync"
+NO_MATCH_TEXT = "No cases match the filter"
+
+
+def _dot(colour: QColor, size: int = 10) -> QIcon:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(colour)
+    painter.drawEllipse(1, 1, size - 2, size - 2)
+    painter.end()
+    return QIcon(pixmap)
+
+
+class _DotModel(WorklistModel):
+    """Turns the priority colour into a small dot icon (pixels belong to the UI side)."""
+
+    _icons: dict[str, QIcon] = {}  # noqa: RUF012 - a shared cache of a few icons
+
+    def data(self, index: Any, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        value = super().data(index, role)
+        if role == Qt.ItemDataRole.DecorationRole and isinstance(value, QColor):
+            name = value.name()
+            if name not in self._icons:
+                self._icons[name] = _dot(value)
+            return self._icons[name]
+        return value
+
+
+class WorklistView(QWidget):
+    """Filter box, case table and empty-state message."""
+
+    #: The user opened a Case (double click / Enter): its case_id.
+    case_activated = Signal(str)
+    #: Rows were (re)loaded: how many.
+    loaded = Signal(int)
+
+    def __init__(
+        self,
+        ops: Operations,
+        notifier: Notifier,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("worklist")
+        self._ops = ops
+        self._vault: Any = None
+        self._reload_pending = False
+        self._loading = False
+
+        self.model = _DotModel(self)
+        self.proxy = WorklistFilter(self)
+        self.proxy.setSourceModel(self.model)
+
+        title = QLabel("Worklist")
+        title.setObjectName("pageTitle")
+        self.count_label = QLabel("")
+        self.count_label.setObjectName("countLabel")
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setObjectName("filterEdit")
+        self.filter_edit.setPlaceholderText("Filter by patient, specialty, question…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setMinimumWidth(320)
+        self.filter_edit.textChanged.connect(self._on_filter)
+
+        top = QHBoxLayout()
+        top.setSpacing(12)
+        top.addWidget(title)
+        top.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignBottom)
+        top.addStretch(1)
+        top.addWidget(self.filter_edit)
+
+        self.table = QTableView()
+        self.table.setObjectName("worklistTable")
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(Column.PRIORITY, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setIconSize(QSize(10, 10))
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(38)
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(Column.QUESTION, QHeaderView.ResizeMode.Stretch)
+        for column, width in (
+            (Column.PRIORITY, 110),
+            (Column.DUE, 125),
+            (Column.PATIENT, 270),
+            (Column.SPECIALTY, 140),
+            (Column.STATUS, 240),
+        ):
+            header.resizeSection(column, width)
+        self._default_header_state = header.saveState()
+        self.table.activated.connect(self._on_activated)
+
+        self.empty_label = QLabel(EMPTY_TEXT)
+        self.empty_label.setObjectName("emptyState")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.table)
+        self.stack.addWidget(self.empty_label)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 16)
+        layout.setSpacing(14)
+        layout.addLayout(top)
+        layout.addWidget(self.stack, 1)
+
+        notifier.cases_changed.connect(self.reload)
+        self.proxy.modelReset.connect(self._update_empty_state)
+        self.proxy.rowsInserted.connect(self._update_empty_state)
+        self.proxy.rowsRemoved.connect(self._update_empty_state)
+        self.proxy.layoutChanged.connect(self._update_empty_state)
+        self._update_empty_state()
+
+    # -- data ------------------------------------------------------------------------
+    def set_vault(self, vault: Any) -> None:
+        """Show ``vault``'s cases (None: show nothing)."""
+        self._vault = vault
+        if vault is None:
+            self.clear()
+        else:
+            self.reload()
+
+    def reload(self) -> None:
+        """Read the cases again, off the UI thread; coalesces bursts of notices."""
+        if self._vault is None:
+            return
+        if self._loading:
+            self._reload_pending = True
+            return
+        self._loading = True
+        vault = self._vault
+        self._ops.run(
+            lambda _ctx: vault.cases(),
+            success=self._on_loaded,
+            failure=self._on_load_failed,
+            label="load worklist",
+        )
+
+    def clear(self) -> None:
+        """Drop every row and the filter text (nothing about patients stays in here)."""
+        self._vault = None
+        self._reload_pending = False
+        self.filter_edit.clear()
+        self.model.clear()
+
+    def _on_loaded(self, cases: list[Any]) -> None:
+        self._loading = False
+        if self._vault is None:  # locked or closed while loading: keep nothing
+            return
+        selected = self.selected_case_id()
+        self.model.set_cases(cases)
+        if selected is not None:
+            self.select_case(selected)
+        self.loaded.emit(len(cases))
+        if self._reload_pending:
+            self._reload_pending = False
+            self.reload()
+
+    def _on_load_failed(self, error: BaseException) -> None:
+        self._loading = False
+        self._reload_pending = False
+        self._ops.unhandled.emit(error)
+
+    # -- selection -------------------------------------------------------------------
+    def selected_case_id(self) -> str | None:
+        """The case_id of the selected row, if any."""
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        value = self.proxy.data(rows[0], CASE_ID_ROLE)
+        return str(value) if value is not None else None
+
+    def select_case(self, case_id: str) -> bool:
+        """Select the row of ``case_id`` (kept across reloads); False if not shown."""
+        for row in range(self.proxy.rowCount()):
+            index = self.proxy.index(row, 0)
+            if self.proxy.data(index, CASE_ID_ROLE) == case_id:
+                self.table.selectRow(row)
+                self.table.scrollTo(index)
+                return True
+        return False
+
+    # -- view ------------------------------------------------------------------------
+    def _on_filter(self, text: str) -> None:
+        self.proxy.set_filter_text(text)
+        self._update_empty_state()
+
+    def _update_empty_state(self) -> None:
+        total = self.model.rowCount()
+        shown = self.proxy.rowCount()
+        if total == 0:
+            self.empty_label.setText(EMPTY_TEXT)
+            self.stack.setCurrentWidget(self.empty_label)
+            self.count_label.setText("")
+        elif shown == 0:
+            self.empty_label.setText(NO_MATCH_TEXT)
+            self.stack.setCurrentWidget(self.empty_label)
+            self.count_label.setText(f"0 of {total}")
+        else:
+            self.stack.setCurrentWidget(self.table)
+            noun = "case" if total == 1 else "cases"
+            self.count_label.setText(
+                f"{total} {noun}" if shown == total else f"{shown} of {total} {noun}"
+            )
+
+    def _on_activated(self, index: Any) -> None:
+        case_id = self.proxy.data(index, CASE_ID_ROLE)
+        if case_id:
+            self.case_activated.emit(str(case_id))
+
+    # -- layout persistence ------------------------------------------------------------
+    def header_state(self) -> QByteArray:
+        return self.table.horizontalHeader().saveState()
+
+    def restore_header_state(self, state: Any) -> bool:
+        """Restore column widths/order/sort; falls back to the defaults if unusable."""
+        header = self.table.horizontalHeader()
+        if isinstance(state, QByteArray | bytes) and header.restoreState(QByteArray(state)):
+            # The question column keeps absorbing the spare width.
+            header.setSectionResizeMode(Column.QUESTION, QHeaderView.ResizeMode.Stretch)
+            return True
+        header.restoreState(self._default_header_state)
+        return False
