@@ -60,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
         default=0,
         help="leave the last N cases without owner (for assign)",
     )
+    serve.add_argument(
+        "--omit-instances",
+        action="store_true",
+        help="ImagingStudy lists series but no instances (clients must use QIDO-RS)",
+    )
     serve.add_argument("--retention-days", type=int, default=30)
     serve.add_argument("--verbose", action="store_true", help="log every request")
 
@@ -119,6 +124,7 @@ def serve(args: argparse.Namespace) -> int:
         access_token_lifetime=args.access_token_lifetime,
         admin_token=args.admin_token,
         unassigned=args.unassigned,
+        omit_instances=args.omit_instances,
         retention_days=args.retention_days,
     )
     info = storage / "admin.json"

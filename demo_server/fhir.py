@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import uuid
+from http import HTTPStatus
 from typing import Any
 
 from demo_server.reply import FHIR_JSON, HttpError, Reply, fhir_reply, outcome
@@ -380,7 +381,7 @@ class Fhir:
                 results.append(
                     {
                         "response": {
-                            "status": str(error.status),
+                            "status": f"{error.status} {HTTPStatus(error.status).phrase}",
                             "outcome": outcome(error.message, error.code),
                         }
                     }

@@ -99,10 +99,13 @@ def load(
     dicomweb_address: str,
     external: bool,
     unassigned: int = 0,
+    omit_instances: bool = False,
     retention_days: int = DEFAULT_RETENTION_DAYS,
 ) -> dict[str, Any]:
     """Fill an empty store with ``cases`` synthetic cases; return the instance specs by
-    SOP Instance UID (the renderers). The last ``unassigned`` cases have no owner yet."""
+    SOP Instance UID (the renderers). The last ``unassigned`` cases have no owner yet;
+    ``omit_instances`` leaves ``series[].instance`` out of every ImagingStudy, so clients
+    must list instances with QIDO-RS."""
     bundles = generate(seed, cases, ct_slices)
     specs = {spec.sop_instance_uid: spec for b in bundles for spec in b.instances}
     with store.transaction():
@@ -124,6 +127,8 @@ def load(
                         for instance in series.get("instance", []):
                             if "number" in instance:
                                 numbers[instance["uid"]] = int(instance["number"])
+                        if omit_instances:
+                            series.pop("instance", None)
                 store.put(resource)
             for binary in bundle.binaries:
                 store.put_binary(binary.id, binary.content_type, binary.data)
@@ -156,6 +161,7 @@ def load(
                     "external": external,
                     "dicomweb": dicomweb_address,
                     "unassigned": unassigned,
+                    "omit_instances": omit_instances,
                 }
             ),
         )

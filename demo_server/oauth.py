@@ -130,7 +130,8 @@ class OAuth:
 <form method="post" action="/oauth/authorize">{hidden}
 <label>Username <input name="username" value="{hint}" autocomplete="username"></label>
 <label>Password <input name="password" type="password" autocomplete="current-password">
-</label><button type="submit">Sign in</button></form></body></html>"""
+</label><button type="submit">Sign in</button>
+<button type="submit" name="deny" value="1">Cancel</button></form></body></html>"""
         return Reply(
             200,
             {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"},

@@ -50,6 +50,7 @@ class Config:
     access_token_lifetime: float = 300.0
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     unassigned: int = 0
+    omit_instances: bool = False
     retention_days: int = loader.DEFAULT_RETENTION_DAYS
 
 
@@ -84,6 +85,7 @@ class App:
             "external": c.dicomweb is not None,
             "dicomweb": self.dicomweb_address if c.dicomweb else None,
             "unassigned": c.unassigned,
+            "omit_instances": c.omit_instances,
         }
 
     def _ensure_loaded(self) -> None:
@@ -119,6 +121,7 @@ class App:
                 dicomweb_address=self.dicomweb_address,
                 external=self.config.dicomweb is not None,
                 unassigned=self.config.unassigned,
+                omit_instances=self.config.omit_instances,
                 retention_days=self.config.retention_days,
             )
             self._specs_ready.set()
@@ -246,14 +249,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(reply.status)
         for name, value in reply.headers.items():
             self.send_header(name, value)
-        body = reply.body
-        chunked = not isinstance(body, bytes | bytearray)
-        if chunked:
-            self.send_header("Transfer-Encoding", "chunked")
+        chunks: Iterable[bytes]
+        if isinstance(reply.body, bytes | bytearray):
+            chunked = False
+            chunks = [bytes(reply.body)]
+            self.send_header("Content-Length", str(len(reply.body)))
         else:
-            self.send_header("Content-Length", str(len(body)))
+            chunked = True
+            chunks = reply.body
+            self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        chunks: Iterable[bytes] = body if chunked else [bytes(body)]  # type: ignore[list-item]
         sent = 0
         for chunk in chunks:
             if drop_after is not None and sent + len(chunk) > drop_after:
@@ -328,6 +333,7 @@ def start(
     access_token_lifetime: float = 300.0,
     admin_token: str | None = None,
     unassigned: int = 0,
+    omit_instances: bool = False,
     retention_days: int = loader.DEFAULT_RETENTION_DAYS,
 ) -> RunningServer:
     """Start a demo server in a background thread and return once it accepts requests."""
@@ -346,12 +352,15 @@ def start(
         access_token_lifetime=access_token_lifetime,
         admin_token=admin_token or secrets.token_urlsafe(24),
         unassigned=unassigned,
+        omit_instances=omit_instances,
         retention_days=retention_days,
     )
     try:
         httpd.app = App(config, base_url)
     except BaseException:
         httpd.server_close()
+        if tempdir is not None:
+            shutil.rmtree(tempdir, ignore_errors=True)
         raise
     thread = threading.Thread(target=httpd.serve_forever, name="demo-server", daemon=True)
     thread.start()

@@ -18,7 +18,7 @@ class _QtBlocker(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path, target=None):  # type: ignore[no-untyped-def]
         if fullname.split(".")[0] in BLOCKED:
             raise ImportError(f"{fullname} is blocked: the core must run without Qt")
-        return None
+        return None  # not blocked: the normal finders look for it  # noqa: PLR1711
 
 
 def main() -> None:

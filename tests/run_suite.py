@@ -58,7 +58,9 @@ def _start_secret_service(env: dict[str, str]) -> None:
     probe = "import secretstorage; secretstorage.get_default_collection(secretstorage.dbus_init())"
     deadline = time.monotonic() + 15
     while True:
-        ok = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True)
+        ok = subprocess.run(
+            [sys.executable, "-c", probe], env=env, capture_output=True, check=False
+        )
         if ok.returncode == 0:
             return
         if time.monotonic() > deadline:
@@ -76,13 +78,22 @@ def main(argv: list[str]) -> int:
     _start_secret_service(env)
     env["PYTHONPATH"] = str(ROOT)
 
-    core = [sys.executable, "-m", "tests.no_qt", "-m", "pytest", "-p", "no:pytest-qt",
-            *[p for p in CORE_TESTS if (ROOT / p).exists()], *argv]
+    core = [
+        sys.executable,
+        "-m",
+        "tests.no_qt",
+        "-m",
+        "pytest",
+        "-p",
+        "no:pytest-qt",
+        *[p for p in CORE_TESTS if (ROOT / p).exists()],
+        *argv,
+    ]
     ui = [sys.executable, "-m", "pytest", *UI_TESTS, *argv]
     codes = []
     for label, cmd in (("core, without Qt", core), ("Qt layer", ui)):
         print(f"\n==== {label}: {' '.join(cmd[1:])}", flush=True)
-        codes.append(subprocess.run(cmd, env=env, cwd=ROOT).returncode)
+        codes.append(subprocess.run(cmd, env=env, cwd=ROOT, check=False).returncode)
     # pytest's exit code 5 means "no tests collected" — a failure here, never a pass.
     return 0 if all(code == 0 for code in codes) else 1
 

@@ -27,6 +27,7 @@ from demo_server.synth.people import Person
 LOINC = "http://loinc.org"
 _A4 = (595.0, 842.0)
 _MARGIN = 56.0
+_BOTTOM = _A4[1] - 60  # baseline of the last line of body text
 _FONT = "helv"
 _BOLD = "hebo"
 _HOSPITAL = "Testville General Hospital (synthetic)"
@@ -107,7 +108,7 @@ class _Writer:
         self.y = 96.0
 
     def _need(self, height: float) -> pymupdf.Shape:
-        if self.y + height > _A4[1] - 60:
+        if self.y + height > _BOTTOM:
             self.new_page()
         assert self.shape is not None
         return self.shape
@@ -119,39 +120,70 @@ class _Writer:
         self.y += size + 6
 
     def paragraph(self, text: str, size: float = 10) -> None:
-        for line in _wrap(text, self.width, size):
-            sh = self._need(size + 4)
-            sh.insert_text((_MARGIN, self.y), line, fontname=_FONT, fontsize=size)
-            self.y += size + 4
+        lines = _wrap(text, self.width, size)
+        step = size + 4
+        while lines:
+            # One insert_text per page-full of lines: PyMuPDF's per-call cost dominates.
+            sh = self._need(step)
+            fit = max(int((_BOTTOM - self.y) // step), 1)
+            chunk, lines = lines[:fit], lines[fit:]
+            sh.insert_text(
+                (_MARGIN, self.y), chunk, fontname=_FONT, fontsize=size, lineheight=step / size
+            )
+            self.y += step * len(chunk)
+            if lines:
+                self.new_page()
         self.y += 6
 
     def table(
         self, header: tuple[str, ...], rows: Sequence[tuple[str, ...]], widths: tuple[float, ...]
     ) -> None:
+        """A grid with a shaded header row; repeats the header on each page it spans."""
         size, row_h = 9.0, 15.0
         scale = self.width / sum(widths)
         xs = [_MARGIN]
         for w in widths:
             xs.append(xs[-1] + w * scale)
-
-        def draw_row(cells: tuple[str, ...], bold: bool) -> None:
-            sh = self._need(row_h + 2)
-            top = self.y - size - 3
-            if bold:
-                sh.draw_rect(pymupdf.Rect(xs[0], top, xs[-1], top + row_h))
-                sh.finish(color=None, fill=(0.88, 0.88, 0.88), width=0)
-            sh.draw_line((xs[0], top + row_h), (xs[-1], top + row_h))
-            sh.finish(width=0.3, color=(0, 0, 0))
-            for x, cell in zip(xs, cells, strict=False):
-                sh.insert_text(
-                    (x + 3, self.y), cell, fontname=_BOLD if bold else _FONT, fontsize=size
-                )
-            self.y += row_h
-
-        draw_row(header, bold=True)
-        for row in rows:
-            draw_row(row, bold=False)
+        remaining = list(rows)
+        while True:
+            self._need(2 * row_h + 2)
+            fit = max(int((_BOTTOM - self.y) // row_h) - 1, 1)
+            chunk, remaining = remaining[:fit], remaining[fit:]
+            self._table_block(header, chunk, xs, size, row_h)
+            if not remaining:
+                break
+            self.new_page()
         self.y += 10
+
+    def _table_block(
+        self,
+        header: tuple[str, ...],
+        rows: list[tuple[str, ...]],
+        xs: list[float],
+        size: float,
+        row_h: float,
+    ) -> None:
+        sh = self.shape
+        assert sh is not None
+        top = self.y - size - 3
+        sh.draw_rect(pymupdf.Rect(xs[0], top, xs[-1], top + row_h))
+        sh.finish(color=None, fill=(0.88, 0.88, 0.88), width=0)
+        for n in range(1, len(rows) + 2):
+            sh.draw_line((xs[0], top + n * row_h), (xs[-1], top + n * row_h))
+        sh.finish(width=0.3, color=(0, 0, 0))
+        for col, x in enumerate(xs[:-1]):
+            sh.insert_text((x + 3, self.y), header[col], fontname=_BOLD, fontsize=size)
+            if rows:
+                # A whole column per call; " " keeps empty cells on their line.
+                cells = [row[col] or " " for row in rows]
+                sh.insert_text(
+                    (x + 3, self.y + row_h),
+                    cells,
+                    fontname=_FONT,
+                    fontsize=size,
+                    lineheight=row_h / size,
+                )
+        self.y += row_h * (len(rows) + 1)
 
 
 @lru_cache(maxsize=1)

@@ -267,7 +267,7 @@ def lab_observations(
                     name=test.name,
                     when=when,
                 )
-                rounded = round(value, test.decimals)
+                rounded = round(value, test.decimals) if test.decimals else round(value)
                 if test.detection_limit is not None and value < test.detection_limit:
                     obs["valueString"] = f"<{test.detection_limit:g}"
                     flag = "N"

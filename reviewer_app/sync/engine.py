@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from reviewer_app.domain import CaseTask
 from reviewer_app.errors import HashMismatch, ReviewerError, ServerUnreachable
@@ -63,6 +64,7 @@ from reviewer_app.sync.remote import (
     TERMINAL_STATES,
     Cancelled,
     Remote,
+    Unreadable,
     error_text,
     is_network,
     task_from,
@@ -72,6 +74,7 @@ from reviewer_app.vault import PartialObject, Vault
 log = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 4
+T = TypeVar("T")
 
 
 class SyncEngine:
@@ -257,9 +260,13 @@ class SyncEngine:
                 task = task_from(self.session.fhir.read("Task", case_id).resource)
             patient = remote.patient(task.patient_id)
             referral = remote.referral(task.referral_id) if task.referral_id else None
-            labs, bad_labs = remote.labs(task.patient_id)
-            records, bad_records = remote.records(task.patient_id)
-            studies, bad_studies = remote.studies(task.patient_id)
+            labs, bad_labs = _listing("Observation", lambda: remote.labs(task.patient_id))
+            records, bad_records = _listing(
+                "DocumentReference", lambda: remote.records(task.patient_id)
+            )
+            studies, bad_studies = _listing(
+                "ImagingStudy", lambda: remote.studies(task.patient_id)
+            )
             meta = CaseMetadata(
                 task, patient, referral, labs, records, studies,
                 [*bad_labs, *bad_records, *bad_studies],
@@ -446,6 +453,19 @@ class SyncEngine:
         ).fetchall()
         for case_id, state, done, total, failed in rows:
             self.on_event(CaseProgress(case_id, state or "", done, total, failed))
+
+
+def _listing(
+    name: str, fetch: Callable[[], tuple[list[T], list[Unreadable]]]
+) -> tuple[list[T], list[Unreadable]]:
+    """One of a case's lists; if the list itself is unusable, that is the case's error
+    (named by the resource type) and the other lists still sync."""
+    try:
+        return fetch()
+    except ReviewerError as exc:
+        if is_network(exc):
+            raise
+        return [], [Unreadable(name, exc)]
 
 
 def sync_until_done(

@@ -241,16 +241,20 @@ def save_metadata(vault: Vault, meta: CaseMetadata) -> list[str]:
                     lab.interpretation,
                 ),
             )
-        stale += _save_records(conn, case_id, meta.records)
-        listed = not any(u.ref.startswith("ImagingStudy") for u in meta.unreadable)
-        stale += _save_studies(conn, case_id, meta.studies, drop_unlisted=listed)
+        # What a list that failed (wholly or in part) does not show is kept, not dropped.
+        records_listed = not any(u.ref.startswith("DocumentReference") for u in meta.unreadable)
+        studies_listed = not any(u.ref.startswith("ImagingStudy") for u in meta.unreadable)
+        stale += _save_records(conn, case_id, meta.records, drop_unlisted=records_listed)
+        stale += _save_studies(conn, case_id, meta.studies, drop_unlisted=studies_listed)
         _replace_metadata_items(conn, case_id, meta.unreadable)
         return stale
 
     return vault.write_sync(write)
 
 
-def _save_records(conn: Connection, case_id: str, records: list[RecordRef]) -> list[str]:
+def _save_records(
+    conn: Connection, case_id: str, records: list[RecordRef], *, drop_unlisted: bool
+) -> list[str]:
     stale: list[str] = []
     existing = {
         row[0]: (row[1], row[2])
@@ -298,7 +302,7 @@ def _save_records(conn: Connection, case_id: str, records: list[RecordRef]) -> l
             conn, case_id, "record", record.record_id, Phase.DOCUMENTS, seq, record.size, changed
         )
     for record_id, (_, object_id) in existing.items():
-        if record_id not in listed:
+        if drop_unlisted and record_id not in listed:
             if object_id:
                 stale.append(object_id)
             stale += _drop_item(conn, case_id, "record", record_id)

@@ -4,13 +4,14 @@ and QIDO-RS."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pydicom
 
-from demo_server.server import RunningServer
-from tests.demo_server.helpers import parse_multipart
+from demo_server.server import RunningServer, start
+from tests.demo_server.helpers import api_client, parse_multipart
 
 WADO_ACCEPT = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 
@@ -108,3 +109,25 @@ def test_wado_refusals(server: RunningServer, api: httpx.Client) -> None:
             == 404
         )
     assert httpx.get(f"{server.base_url}/dicomweb/{path}").status_code == 401
+
+
+def test_without_instance_lists_qido_finds_them(tmp_path: Path) -> None:
+    running = start(cases=1, storage=tmp_path, ct_slices=2, omit_instances=True)
+    try:
+        with api_client(running) as api, _dicomweb(running, api) as web:
+            for study in _studies(api):
+                for series in study["series"]:
+                    assert "instance" not in series
+                    listed = web.get(f"studies/{_uid(study)}/series/{series['uid']}/instances")
+                    assert len(listed.json()) == series["numberOfInstances"]
+    finally:
+        running.stop()
+
+
+def test_wado_rs_whole_study(server: RunningServer, api: httpx.Client) -> None:
+    study = _studies(api)[0]
+    with _dicomweb(server, api) as web:
+        response = web.get(f"studies/{_uid(study)}", headers={"Accept": WADO_ACCEPT})
+    parts = parse_multipart(response.headers["content-type"], response.content)
+    uids = {pydicom.dcmread(io.BytesIO(body)).SOPInstanceUID for _, body in parts}
+    assert uids == {i["uid"] for s in study["series"] for i in s["instance"]}

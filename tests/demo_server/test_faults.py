@@ -7,6 +7,8 @@ import time
 import httpx
 import pytest
 
+from demo_server.server import RunningServer
+
 
 def test_latency(api: httpx.Client, admin: httpx.Client) -> None:
     admin.post("/faults", json={"latency_ms": 300, "path": "^/fhir/Patient"}).raise_for_status()
@@ -59,7 +61,9 @@ def test_connection_dropped_after_n_bytes(api: httpx.Client, admin: httpx.Client
     assert bytes(received) + rest.content == full
 
 
-def test_dropped_chunked_transfer(server, api: httpx.Client, admin: httpx.Client) -> None:  # type: ignore[no-untyped-def]
+def test_dropped_chunked_transfer(
+    server: RunningServer, api: httpx.Client, admin: httpx.Client
+) -> None:
     study = api.get("ImagingStudy", params={"patient": "syn-0001-patient"}).json()["entry"][0]
     uid = study["resource"]["identifier"][0]["value"].removeprefix("urn:oid:")
     series = study["resource"]["series"][0]["uid"]

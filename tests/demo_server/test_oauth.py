@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 
@@ -16,6 +20,7 @@ from tests.demo_server.helpers import (
     redeem,
     sign_in,
 )
+from tests.fixtures.demo_server import act_as_browser
 
 
 def test_discovery_names_the_endpoints(server: RunningServer) -> None:
@@ -114,7 +119,7 @@ def _refresh(base: str, refresh_token: str) -> httpx.Response:
     )
 
 
-def test_access_token_expires_and_refresh_rotates(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_access_token_expires_and_refresh_rotates(tmp_path: Path) -> None:
     running = start(cases=1, storage=tmp_path, ct_slices=1, access_token_lifetime=1)
     try:
         tokens = sign_in(running.base_url)
@@ -160,3 +165,52 @@ def test_revocation_ends_refresh_and_access(server: RunningServer) -> None:
         f"{server.base_url}/oauth/revoke", data={"token": "rt-unknown", "client_id": CLIENT_ID}
     )
     assert unknown.status_code == 200
+
+
+def test_browser_stand_in_reaches_a_loopback_listener(server: RunningServer) -> None:
+    received: list[str] = []
+
+    class Callback(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            received.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    listener = HTTPServer(("127.0.0.1", 0), Callback)
+    thread = threading.Thread(target=listener.handle_request)
+    thread.start()
+    try:
+        redirect = f"http://127.0.0.1:{listener.server_address[1]}/callback"
+        verifier, challenge = pkce_pair()
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": CLIENT_ID,
+                "redirect_uri": redirect,
+                "state": "xyz",
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            }
+        )
+        act_as_browser(f"{server.base_url}/oauth/authorize?{query}")
+        thread.join(timeout=10)
+    finally:
+        listener.server_close()
+    [path] = received
+    params = dict(parse_qsl(urlsplit(path).query))
+    assert params["state"] == "xyz"
+    tokens = httpx.post(
+        f"{server.base_url}/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": params["code"],
+            "redirect_uri": redirect,
+            "client_id": CLIENT_ID,
+            "code_verifier": verifier,
+        },
+    )
+    assert tokens.status_code == 200

@@ -235,7 +235,7 @@ def test_audit_batches_are_idempotent(fresh_server: RunningServer) -> None:
             "201 Created",
             "201 Created",
             "201 Created",
-            "403",
+            "403 Forbidden",
         ]
         again = api.post("", json=batch).json()
         assert [e["response"]["status"] for e in again["entry"][:3]] == ["200 OK"] * 3

@@ -127,7 +127,8 @@ def test_dropped_download_resumes_from_the_last_byte(
 
     assert report.state == "complete"
     assert vault_content(vault) == server_content(server)
-    assert ranges[:2] == ["bytes=100000-", "bytes=100000-"]
+    # The second drop hit the resumed request, which then resumed from its own last byte.
+    assert ranges == ["bytes=100000-", "bytes=200000-"]
     records = [e for e in recorder.of(ItemFinished) if e.kind == "record"]
     # Each record came over the wire once: the dropped ones were not fetched again from 0.
     assert all(e.fetched == e.size for e in records)
@@ -211,7 +212,9 @@ def test_bad_input_fails_its_item_with_a_specific_error_and_the_rest_syncs(
     assert {r for r in want["syn-0001-task"]["records"] if r[0] not in bad_records} == got[
         "syn-0001-task"
     ]["records"]
-    assert len(got["syn-0001-task"]["instances"]) == len(uids) - 2
+    assert got["syn-0001-task"]["instances"] == {
+        i for i in want["syn-0001-task"]["instances"] if i[0] not in uids[:2]
+    }
     assert got["syn-0002-task"]["records"] == want["syn-0002-task"]["records"]
     assert got["syn-0003-task"] == want["syn-0003-task"]
     labs = vault.read().execute(

@@ -89,7 +89,9 @@ def server_content(server: RunningServer, case_ids: set[str] | None = None) -> d
         patient = task["for"]["reference"].split("/")[-1]
         records = set()
         for doc in store.all("DocumentReference"):
-            if doc.get("subject", {}).get("reference") == f"Patient/{patient}":
+            if doc.get("subject", {}).get("reference") == f"Patient/{patient}" and doc.get(
+                "content"
+            ):
                 binary_id = doc["content"][0]["attachment"]["url"].split("/")[-1]
                 found = store.get_binary(binary_id)
                 assert found is not None
