@@ -99,6 +99,8 @@ class Fhir:
             raise HttpError(405, "only POST of a transaction or batch Bundle here", "not-supported")
         rtype = parts[0]
         if len(parts) == 1:
+            if rtype == "Binary":
+                raise HttpError(405, "Binary is read by id only", "not-supported")
             if method == "GET":
                 return fhir_reply(200, self.searcher.search(rtype, query))
             if method == "POST":
@@ -292,7 +294,9 @@ class Fhir:
         for key in ("type", "recorded", "agent", "source"):
             if not resource.get(key):
                 raise HttpError(400, f"AuditEvent.{key} is required", "required")
-        who = resource["agent"][0].get("who", {}).get("reference")
+        agents = resource["agent"]
+        first = agents[0] if isinstance(agents, list) and isinstance(agents[0], dict) else {}
+        who = (first.get("who") or {}).get("reference")
         if who != f"Practitioner/{practitioner}":
             raise HttpError(403, "AuditEvent.agent[0].who must be the signed-in specialist")
 
@@ -307,7 +311,9 @@ class Fhir:
         if not isinstance(entries, list):
             raise HttpError(400, "Bundle.entry must be a list")
         for entry in entries:
-            request = entry.get("request", {})
+            if not isinstance(entry, dict) or not isinstance(entry.get("request"), dict):
+                raise HttpError(400, "each entry needs a request object")
+            request = entry["request"]
             if request.get("method") not in ("POST", "PUT") or not request.get("url"):
                 raise HttpError(400, "each entry needs request.method POST or PUT and a url")
             if not isinstance(entry.get("resource"), dict):

@@ -69,6 +69,7 @@ class App:
         self.admin = Admin(self.store, self.faults, self.reset)
         self._specs: dict[str, Any] = {}
         self._specs_ready = threading.Event()
+        self._spec_thread: threading.Thread | None = None
         self._ensure_loaded()
 
     @property
@@ -96,18 +97,30 @@ class App:
         if previous == self._wanted():
             # Keep the state (assignments, uploads); rebuild only the lazy renderers, in the
             # background so a restart serves FHIR at once.
-            threading.Thread(target=self._rebuild_specs, name="demo-specs", daemon=True).start()
+            self._spec_thread = threading.Thread(
+                target=self._rebuild_specs, name="demo-specs", daemon=True
+            )
+            self._spec_thread.start()
             endpoint = self.store.get("Endpoint", loader.ENDPOINT_ID)
             if endpoint is None or endpoint["address"] != self.dicomweb_address:
                 self.store.put(loader.endpoint_resource(self.dicomweb_address))
         else:
             self.reset()
 
+    def close(self) -> None:
+        """Wait for background work and close the store."""
+        if self._spec_thread is not None:
+            self._spec_thread.join(timeout=300)
+        self.store.close()
+
     def _rebuild_specs(self) -> None:
         c = self.config
-        bundles = loader.generate(c.seed, c.cases, c.ct_slices)
-        self._specs = {s.sop_instance_uid: s for b in bundles for s in b.instances}
-        self._specs_ready.set()
+        try:
+            bundles = loader.generate(c.seed, c.cases, c.ct_slices)
+            self._specs = {s.sop_instance_uid: s for b in bundles for s in b.instances}
+        finally:
+            # Even on failure: _render then answers 404 instead of waiting.
+            self._specs_ready.set()
 
     def reset(self) -> None:
         """Forget all state and load the cases afresh."""
@@ -312,7 +325,7 @@ class RunningServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
-        self.app.store.close()
+        self.app.close()
         if self._tempdir is not None:
             shutil.rmtree(self._tempdir, ignore_errors=True)
 

@@ -100,6 +100,9 @@ class Shell:
         self.window.lock_screen.unlocked.connect(self._adopt_opened_vault)
         self.window.lock_screen.failed.connect(self._on_unlock_failed)
         self.profile: Any = None
+        # Vaults opened in the background but not yet handed to the window: closed at
+        # quit if their result never arrives (a quit during the unlock check).
+        self._opened: list[Any] = []
 
     # -- start -----------------------------------------------------------------------
     def start_profile(self, profile: Any) -> bool:
@@ -124,7 +127,7 @@ class Shell:
 
                 vault = open_profile(profile)
             except ReviewerError as error:
-                if not self._offer_reset(profile, error):
+                if not self._resolve_start_error(profile, error):
                     return False
                 continue
             self._use_vault(vault)
@@ -136,8 +139,9 @@ class Shell:
         """Opening a passphrase profile at the lock screen failed (WrongKey, damage…)."""
         if self.vault is not None or self.profile is None or not isinstance(error, ReviewerError):
             return
-        if self._offer_reset(self.profile, error):
-            # Reset done: set the profile up again (or quit if the user declines).
+        if self._resolve_start_error(self.profile, error):
+            # Retry, or reset done: start again (a reset leads to first-run set-up).
+            self.window.lock_screen.message.clear()
             self.window.hide()
             if not self.start_profile(self.profile):
                 self.app.quit()
@@ -172,6 +176,7 @@ class Shell:
                 last_failure = time.monotonic()
                 return False
             failures = 0
+            self._opened.append(vault)
             return vault
 
         return open_with, retry_after
@@ -227,19 +232,24 @@ class Shell:
     def _adopt_opened_vault(self, result: object) -> None:
         if result is not True and result is not None:
             self.vault = result
+            if result in self._opened:
+                self._opened.remove(result)
 
     def _show(self) -> None:
         self.window.restore_layout()
         self.window.show()
 
-    def _offer_reset(self, profile: Any, error: ReviewerError) -> bool:
-        """Show a start-up error; True if the profile was reset and start should retry."""
+    def _resolve_start_error(self, profile: Any, error: ReviewerError) -> bool:
+        """Show a start-up error; True if opening should be tried again (the user asked
+        to retry, or reset the profile after a typed confirmation)."""
         log.warning("cannot open profile: %s", type(error).__name__)
         parent = self.window if self.window.isVisible() else None
         dialog = StartupErrorDialog(error, parent)
         dialog.exec()
         choice = dialog.choice()
         dialog.deleteLater()
+        if choice == StartupErrorDialog.RETRY:
+            return True
         if choice != StartupErrorDialog.RESET:
             return False
         confirm = ResetProfileDialog(str(profile.root), parent)
@@ -295,10 +305,12 @@ class Shell:
         self._closed = True
         self.window.shutdown()
         self.ops.shutdown()
-        vault = self.vault
+        vaults = [self.vault, *self._opened]
         self.vault = None
-        if vault is not None:
-            vault.close()
+        self._opened.clear()
+        for vault in vaults:
+            if vault is not None:
+                vault.close()
         if self.demo is not None:
             self.demo.cleanup()
         self.window.close()

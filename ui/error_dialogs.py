@@ -14,7 +14,10 @@ import logging
 from reviewer_app.errors import (
     DatabaseCorrupt,
     KeyringEntryMissing,
+    KeyringLocked,
+    KeyringUnavailable,
     ProfileDamaged,
+    ProfileInUse,
     ReviewerError,
     WrongKey,
 )
@@ -31,8 +34,16 @@ from ui.qt import (
 
 log = logging.getLogger(__name__)
 
+
+def advice(error: ReviewerError) -> str:
+    """What happened, a blank line, then what to do (the error's own wording)."""
+    return "\n\n".join(part for part in (error.message, error.hint) if part)
+
+
 #: Errors after which starting again (erasing the local data) is a way out.
 RESETTABLE = (WrongKey, KeyringEntryMissing, DatabaseCorrupt, ProfileDamaged)
+#: Errors that can go away by themselves (unlock the keyring, close the other window).
+RETRYABLE = (KeyringLocked, KeyringUnavailable, ProfileInUse)
 RESET_WORD = "ERASE"
 
 
@@ -44,7 +55,7 @@ def error_box(parent: QWidget | None, error: BaseException) -> QMessageBox:
     if isinstance(error, ReviewerError):
         box.setWindowTitle(error.title)
         box.setText(f"<b>{error.title}</b>")
-        box.setInformativeText(error.user_text())
+        box.setInformativeText(advice(error))
     else:
         box.setIcon(QMessageBox.Icon.Critical)
         box.setWindowTitle("Something went wrong")
@@ -64,10 +75,11 @@ def show_error(parent: QWidget | None, error: BaseException) -> None:
 
 
 class StartupErrorDialog(QMessageBox):
-    """A vault error at start: Quit, or (where it helps) Reset profile… ."""
+    """A vault error at start: Quit, or (where it helps) Try again / Reset profile… ."""
 
     QUIT = 0
     RESET = 1
+    RETRY = 2
 
     def __init__(self, error: ReviewerError, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -76,20 +88,25 @@ class StartupErrorDialog(QMessageBox):
         self.setIcon(QMessageBox.Icon.Warning)
         self.setWindowTitle(error.title)
         self.setText(f"<b>{error.title}</b>")
-        self.setInformativeText(error.user_text())
+        self.setInformativeText(advice(error))
         self.quit_button = self.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
         self.reset_button: QPushButton | None = None
+        self.retry_button: QPushButton | None = None
+        if isinstance(error, RETRYABLE):
+            self.retry_button = self.addButton("Try again", QMessageBox.ButtonRole.AcceptRole)
         if isinstance(error, RESETTABLE):
             self.reset_button = self.addButton(
                 "Reset profile…", QMessageBox.ButtonRole.DestructiveRole
             )
-        self.setDefaultButton(self.quit_button)
+        self.setDefaultButton(self.retry_button or self.quit_button)
 
     def choice(self) -> int:
         """Which button ended the dialog."""
         clicked = self.clickedButton()
         if self.reset_button is not None and clicked is self.reset_button:
             return self.RESET
+        if self.retry_button is not None and clicked is self.retry_button:
+            return self.RETRY
         return self.QUIT
 
 

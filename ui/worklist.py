@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ui import resources
 from ui.notifier import Notifier
 from ui.operations import Operations
 from ui.qt import (
@@ -32,8 +33,10 @@ from ui.qt import (
 )
 from ui.worklist_model import CASE_ID_ROLE, Column, WorklistFilter, WorklistModel
 
-EMPTY_TEXT = "No cases yet — cases assigned to you appear here after sync"
-NO_MATCH_TEXT = "No cases match the filter"
+EMPTY_TITLE = "No cases yet"
+EMPTY_DETAIL = "Cases assigned to you appear here after sync."
+NO_MATCH_TITLE = "No cases match the filter"
+NO_MATCH_DETAIL = "Check the spelling, or clear the filter to see every case."
 
 
 def _dot(colour: QColor, size: int = 10) -> QIcon:
@@ -138,14 +141,31 @@ class WorklistView(QWidget):
         self._default_header_state = header.saveState()
         self.table.activated.connect(self._on_activated)
 
-        self.empty_label = QLabel(EMPTY_TEXT)
-        self.empty_label.setObjectName("emptyState")
-        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_label.setWordWrap(True)
+        self.empty_state = QWidget()
+        self.empty_state.setObjectName("emptyState")
+        empty_icon = QLabel()
+        empty_icon.setPixmap(resources.icon("inbox").pixmap(QSize(88, 88)))
+        empty_icon.setFixedHeight(88)
+        empty_icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_title = QLabel(EMPTY_TITLE)
+        self.empty_title.setObjectName("emptyTitle")
+        self.empty_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_detail = QLabel(EMPTY_DETAIL)
+        self.empty_detail.setObjectName("emptyDetail")
+        self.empty_detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_detail.setWordWrap(True)
+        empty_layout = QVBoxLayout(self.empty_state)
+        empty_layout.setSpacing(8)
+        empty_layout.addStretch(2)
+        empty_layout.addWidget(empty_icon)
+        empty_layout.addSpacing(8)
+        empty_layout.addWidget(self.empty_title)
+        empty_layout.addWidget(self.empty_detail)
+        empty_layout.addStretch(3)
 
         self.stack = QStackedWidget()
         self.stack.addWidget(self.table)
-        self.stack.addWidget(self.empty_label)
+        self.stack.addWidget(self.empty_state)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 16)
@@ -238,12 +258,10 @@ class WorklistView(QWidget):
         total = self.model.rowCount()
         shown = self.proxy.rowCount()
         if total == 0:
-            self.empty_label.setText(EMPTY_TEXT)
-            self.stack.setCurrentWidget(self.empty_label)
+            self._show_empty(EMPTY_TITLE, EMPTY_DETAIL)
             self.count_label.setText("")
         elif shown == 0:
-            self.empty_label.setText(NO_MATCH_TEXT)
-            self.stack.setCurrentWidget(self.empty_label)
+            self._show_empty(NO_MATCH_TITLE, NO_MATCH_DETAIL)
             self.count_label.setText(f"0 of {total}")
         else:
             self.stack.setCurrentWidget(self.table)
@@ -251,6 +269,11 @@ class WorklistView(QWidget):
             self.count_label.setText(
                 f"{total} {noun}" if shown == total else f"{shown} of {total} {noun}"
             )
+
+    def _show_empty(self, title: str, detail: str) -> None:
+        self.empty_title.setText(title)
+        self.empty_detail.setText(detail)
+        self.stack.setCurrentWidget(self.empty_state)
 
     def _on_activated(self, index: Any) -> None:
         case_id = self.proxy.data(index, CASE_ID_ROLE)

@@ -104,8 +104,9 @@ class TerminalProgress:
         elif isinstance(event, ItemFinished) and event.error:
             self._say(f"  {event.case_id} {event.ref}: {event.error}")
         elif isinstance(event, CasePurged):
-            self._say(f"removed {event.case_id} ({event.reason}); unsent drafts kept: "
-                      f"{event.drafts_kept}")
+            self._say(
+                f"removed {event.case_id} ({event.reason}); unsent drafts kept: {event.drafts_kept}"
+            )
         elif isinstance(event, Offline):
             wait = f"; trying again in {event.retry_in:.0f} s" if event.retry_in else ""
             self._say(f"offline: {event.message}{wait}")

@@ -216,9 +216,14 @@ class SyncEngine:
 
     def _case_order(self, case_ids: set[str]) -> list[str]:
         """Pinned cases first (the specialist keeps them), then by due date."""
-        rows = self.vault.read().execute(
-            "SELECT case_id FROM cases ORDER BY pinned DESC, due_date IS NULL, due_date, case_id"
-        ).fetchall()
+        rows = (
+            self.vault.read()
+            .execute(
+                "SELECT case_id FROM cases "
+                "ORDER BY pinned DESC, due_date IS NULL, due_date, case_id"
+            )
+            .fetchall()
+        )
         ordered = [row[0] for row in rows if row[0] in case_ids]
         return ordered + sorted(case_ids - set(ordered))
 
@@ -264,11 +269,14 @@ class SyncEngine:
             records, bad_records = _listing(
                 "DocumentReference", lambda: remote.records(task.patient_id)
             )
-            studies, bad_studies = _listing(
-                "ImagingStudy", lambda: remote.studies(task.patient_id)
-            )
+            studies, bad_studies = _listing("ImagingStudy", lambda: remote.studies(task.patient_id))
             meta = CaseMetadata(
-                task, patient, referral, labs, records, studies,
+                task,
+                patient,
+                referral,
+                labs,
+                records,
+                studies,
                 [*bad_labs, *bad_records, *bad_studies],
             )
             stale = local.save_metadata(self.vault, meta)
@@ -338,7 +346,9 @@ class SyncEngine:
                 self._instance_bytes += size
                 self._unknown_sizes -= 1
         self.on_event(
-            ItemFinished(item.case_id, item.kind, item.ref, item.phase, size=size, fetched=fetched[0])
+            ItemFinished(
+                item.case_id, item.kind, item.ref, item.phase, size=size, fetched=fetched[0]
+            )
         )
         self._progress()
 
@@ -442,15 +452,19 @@ class SyncEngine:
         self.on_event(event)
 
     def _report_cases(self) -> None:
-        rows = self.vault.read().execute(
-            "SELECT c.case_id, c.sync_state, "
-            "(SELECT count(*) FROM sync_items i WHERE i.case_id = c.case_id "
-            " AND i.kind != 'metadata' AND i.state = 'done'), "
-            "(SELECT count(*) FROM sync_items i WHERE i.case_id = c.case_id "
-            " AND i.kind != 'metadata'), "
-            "(SELECT count(*) FROM sync_items i WHERE i.case_id = c.case_id "
-            " AND i.state = 'failed') FROM cases c JOIN case_sync s ON s.case_id = c.case_id"
-        ).fetchall()
+        rows = (
+            self.vault.read()
+            .execute(
+                "SELECT c.case_id, c.sync_state, "
+                "(SELECT count(*) FROM sync_items i WHERE i.case_id = c.case_id "
+                " AND i.kind != 'metadata' AND i.state = 'done'), "
+                "(SELECT count(*) FROM sync_items i WHERE i.case_id = c.case_id "
+                " AND i.kind != 'metadata'), "
+                "(SELECT count(*) FROM sync_items i WHERE i.case_id = c.case_id "
+                " AND i.state = 'failed') FROM cases c JOIN case_sync s ON s.case_id = c.case_id"
+            )
+            .fetchall()
+        )
         for case_id, state, done, total, failed in rows:
             self.on_event(CaseProgress(case_id, state or "", done, total, failed))
 

@@ -74,18 +74,24 @@ def local_case_ids(vault: Vault) -> set[str]:
 
 def known_versions(vault: Vault) -> dict[str, tuple[str, str]]:
     """case_id → (task version, metadata state)."""
-    rows = vault.read().execute(
-        "SELECT case_id, task_version, metadata_state FROM case_sync"
-    ).fetchall()
+    rows = (
+        vault.read()
+        .execute("SELECT case_id, task_version, metadata_state FROM case_sync")
+        .fetchall()
+    )
     return {row[0]: (row[1] or "", row[2]) for row in rows}
 
 
 def incomplete_cases(vault: Vault) -> set[str]:
     """Cases whose metadata or some item is not done."""
-    rows = vault.read().execute(
-        "SELECT case_id FROM case_sync WHERE metadata_state != 'done' "
-        "UNION SELECT case_id FROM sync_items WHERE state != 'done'"
-    ).fetchall()
+    rows = (
+        vault.read()
+        .execute(
+            "SELECT case_id FROM case_sync WHERE metadata_state != 'done' "
+            "UNION SELECT case_id FROM sync_items WHERE state != 'done'"
+        )
+        .fetchall()
+    )
     return {row[0] for row in rows}
 
 
@@ -129,16 +135,16 @@ def _upsert_case_sync(conn: Connection, task: CaseTask, *, metadata_state: str) 
     )
 
 
-def save_metadata_failure(vault: Vault, case_id: str, exc: BaseException) -> None:
+def save_metadata_failure(vault: Vault, case_id: str, exc: Exception) -> None:
     """The case's Patient or referral could not be read: show it on the case."""
-    message, kind = error_text(exc)
+    message, _ = error_text(exc)
 
     def write(conn: Connection) -> None:
         conn.execute(
             "UPDATE case_sync SET metadata_state = 'failed', last_error = ? WHERE case_id = ?",
             (message, case_id),
         )
-        _replace_metadata_items(conn, case_id, [Unreadable("Task", exc)])  # type: ignore[arg-type]
+        _replace_metadata_items(conn, case_id, [Unreadable("Task", exc)])
 
     vault.write_sync(write)
 
@@ -299,7 +305,14 @@ def _save_records(
                 (case_id, record.record_id),
             )
         stale += _ensure_item(
-            conn, case_id, "record", record.record_id, Phase.DOCUMENTS, seq, record.size, changed
+            conn,
+            case_id,
+            "record",
+            record.record_id,
+            phase=Phase.DOCUMENTS,
+            seq=seq,
+            expected=record.size,
+            reset=changed,
         )
     for record_id, (_, object_id) in existing.items():
         if drop_unlisted and record_id not in listed:
@@ -317,6 +330,7 @@ def _ensure_item(
     case_id: str,
     kind: str,
     ref: str,
+    *,
     phase: Phase,
     seq: int,
     expected: int | None,
@@ -414,7 +428,16 @@ def _save_studies(
                         instance.number,
                     ),
                 )
-                _ensure_item(conn, case_id, "instance", uid, Phase.IMAGING, seq, None, False)
+                _ensure_item(
+                    conn,
+                    case_id,
+                    "instance",
+                    uid,
+                    phase=Phase.IMAGING,
+                    seq=seq,
+                    expected=None,
+                    reset=False,
+                )
                 seq += 1
     if drop_unlisted:
         rows = conn.execute(
@@ -440,8 +463,7 @@ def retry_failed(vault: Vault) -> None:
     """Failed payloads get another chance in this run (metadata failures are refetched)."""
     vault.write_sync(
         lambda conn: conn.execute(
-            "UPDATE sync_items SET state = 'pending' WHERE state = 'failed' "
-            "AND kind != 'metadata'"
+            "UPDATE sync_items SET state = 'pending' WHERE state = 'failed' AND kind != 'metadata'"
         )
     )
 
@@ -579,21 +601,27 @@ def refresh_case_states(vault: Vault, case_ids: Sequence[str] | None = None) -> 
 def orphan_objects(vault: Vault) -> list[str]:
     """Sync-owned objects no row refers to (left by a sync killed between two writes)."""
     marks = ",".join("?" * len(SYNC_KINDS))
-    rows = vault.read().execute(
-        f"SELECT object_id FROM objects WHERE kind IN ({marks}) AND object_id NOT IN "
-        "(SELECT object_id FROM sync_items WHERE object_id IS NOT NULL "
-        " UNION SELECT object_id FROM records WHERE object_id IS NOT NULL "
-        " UNION SELECT object_id FROM instances WHERE object_id IS NOT NULL)",
-        SYNC_KINDS,
-    ).fetchall()
+    rows = (
+        vault.read()
+        .execute(
+            f"SELECT object_id FROM objects WHERE kind IN ({marks}) AND object_id NOT IN "
+            "(SELECT object_id FROM sync_items WHERE object_id IS NOT NULL "
+            " UNION SELECT object_id FROM records WHERE object_id IS NOT NULL "
+            " UNION SELECT object_id FROM instances WHERE object_id IS NOT NULL)",
+            SYNC_KINDS,
+        )
+        .fetchall()
+    )
     return [row[0] for row in rows]
 
 
 def get_cursor(vault: Vault, server: str) -> str | None:
     """The incremental-sync cursor for one platform."""
-    row = vault.read().execute(
-        "SELECT value FROM sync_state WHERE key = ?", (f"task-cursor:{server}",)
-    ).fetchone()
+    row = (
+        vault.read()
+        .execute("SELECT value FROM sync_state WHERE key = ?", (f"task-cursor:{server}",))
+        .fetchone()
+    )
     return row[0] if row else None
 
 

@@ -45,12 +45,16 @@ class PurgeResult:
 
 def case_objects(vault: Vault, case_id: str) -> list[str]:
     """Every object id the case's rows refer to."""
-    rows = vault.read().execute(
-        "SELECT object_id FROM records WHERE case_id = ?1 AND object_id IS NOT NULL "
-        "UNION SELECT object_id FROM instances WHERE case_id = ?1 AND object_id IS NOT NULL "
-        "UNION SELECT object_id FROM sync_items WHERE case_id = ?1 AND object_id IS NOT NULL",
-        (case_id,),
-    ).fetchall()
+    rows = (
+        vault.read()
+        .execute(
+            "SELECT object_id FROM records WHERE case_id = ?1 AND object_id IS NOT NULL "
+            "UNION SELECT object_id FROM instances WHERE case_id = ?1 AND object_id IS NOT NULL "
+            "UNION SELECT object_id FROM sync_items WHERE case_id = ?1 AND object_id IS NOT NULL",
+            (case_id,),
+        )
+        .fetchall()
+    )
     return [row[0] for row in rows]
 
 
@@ -67,7 +71,7 @@ def purge_case(vault: Vault, case_id: str, reason: str) -> PurgeResult:
             "SELECT patient_id FROM case_sync WHERE case_id = ?", (case_id,)
         ).fetchone()
         for table in _CASE_TABLES:
-            conn.execute(f"DELETE FROM {table} WHERE case_id = ?", (case_id,))  # noqa: S608
+            conn.execute(f"DELETE FROM {table} WHERE case_id = ?", (case_id,))
         if patient is not None and patient[0]:
             still_used = conn.execute(
                 "SELECT 1 FROM case_sync WHERE patient_id = ?", (patient[0],)
@@ -94,10 +98,14 @@ def purge_case(vault: Vault, case_id: str, reason: str) -> PurgeResult:
 
 def expired_cases(vault: Vault, now: datetime) -> list[str]:
     """Uploaded (completed) cases whose retention period has run out at ``now``."""
-    rows = vault.read().execute(
-        "SELECT case_id, completed_at, retention_days FROM case_sync "
-        "WHERE task_status = 'completed' AND completed_at IS NOT NULL"
-    ).fetchall()
+    rows = (
+        vault.read()
+        .execute(
+            "SELECT case_id, completed_at, retention_days FROM case_sync "
+            "WHERE task_status = 'completed' AND completed_at IS NOT NULL"
+        )
+        .fetchall()
+    )
     expired = []
     for case_id, completed_at, days in rows:
         started = parse_datetime(completed_at)

@@ -1,4 +1,4 @@
-""""Ready for travel": is each case complete offline, and how much disk does it take?"""
+""" "Ready for travel": is each case complete offline, and how much disk does it take?"""
 
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from reviewer_app.domain import (
     CaseTask,
+    InstanceRef,
     LabResult,
     PatientInfo,
     RecordRef,
@@ -55,7 +56,7 @@ class Unreadable:
     """A resource that could not be used; ``ref`` is ``Type/id`` (or ``Type#n``)."""
 
     ref: str
-    error: ReviewerError
+    error: Exception
 
 
 @dataclass(frozen=True)
@@ -211,13 +212,15 @@ class Remote:
         client = self.session.dicomweb(base)
         series = study.series or tuple(self._retried(lambda: client.find_series(study.study_uid)))
         complete = []
-        for one in series:
-            if not one.instances:
-                found = self._retried(
-                    lambda s=one: client.find_instances(study.study_uid, s.series_uid)
-                )
-                one = replace(one, instances=tuple(found))
-            complete.append(one)
+        for listed in series:
+            if listed.instances:
+                complete.append(listed)
+                continue
+
+            def find(one: SeriesRef = listed) -> list[InstanceRef]:
+                return client.find_instances(study.study_uid, one.series_uid)
+
+            complete.append(replace(listed, instances=tuple(self._retried(find))))
         return tuple(complete)
 
     # --- payloads -----------------------------------------------------------------------
@@ -275,9 +278,10 @@ class Remote:
                 if total != record.size:
                     raise HashMismatch("The file's size differs from what the record announced.")
                 state["etag"] = response.headers.get("ETag")
-                for chunk in response.iter_bytes():
+                for data in response.iter_bytes():
                     if self.cancel.is_set():
                         raise Cancelled()
+                    chunk = data
                     if skip:
                         dropped = min(skip, len(chunk))
                         chunk, skip = chunk[dropped:], skip - dropped

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,7 @@ from reviewer_app.sync.purge import set_pinned
 from reviewer_app.sync.readiness import readiness
 from reviewer_app.vault import Vault
 from reviewer_app.vault.database import quick_check
-from tests.fixtures.orthanc import Orthanc, orthanc  # noqa: F401
-from tests.reviewer_app.sync.fixtures import server, session, vault  # noqa: F401
+from tests.fixtures.orthanc import Orthanc
 from tests.reviewer_app.sync.helpers import (
     admin,
     fast_retry,
@@ -217,9 +216,11 @@ def test_bad_input_fails_its_item_with_a_specific_error_and_the_rest_syncs(
     }
     assert got["syn-0002-task"]["records"] == want["syn-0002-task"]["records"]
     assert got["syn-0003-task"] == want["syn-0003-task"]
-    labs = vault.read().execute(
-        "SELECT count(*) FROM lab_results WHERE case_id = 'syn-0001-task'"
-    ).fetchone()[0]
+    labs = (
+        vault.read()
+        .execute("SELECT count(*) FROM lab_results WHERE case_id = 'syn-0001-task'")
+        .fetchone()[0]
+    )
     assert labs > 0
     # Server-supplied names never became paths.
     profile_files = [p.name for p in vault.profile.root.rglob("*")]
@@ -329,8 +330,9 @@ def test_offline_is_reported_backed_off_and_recovers(tmp_path: Path) -> None:
     def sleep(seconds: float) -> None:
         delays.append(seconds)
         if len(delays) == 3:
-            restarted.append(start(port=port, cases=1, seed=1, storage=storage, ct_slices=4,
-                                   admin_token=token))
+            restarted.append(
+                start(port=port, cases=1, seed=1, storage=storage, ct_slices=4, admin_token=token)
+            )
 
     backoff = fast_retry()
     backoff.sleep = sleep
@@ -362,12 +364,13 @@ def _orthanc_bytes(orthanc: Orthanc, sop_uid: str) -> bytes:
 
 @pytest.mark.slow
 def test_sync_with_orthanc_as_the_dicomweb_server(
-    orthanc: Orthanc,  # noqa: F811
+    orthanc: Orthanc,
     tmp_path: Path,
 ) -> None:
     orthanc.clear()
-    running = start(cases=1, seed=3, storage=tmp_path / "srv", ct_slices=4,
-                    dicomweb=orthanc.dicomweb)
+    running = start(
+        cases=1, seed=3, storage=tmp_path / "srv", ct_slices=4, dicomweb=orthanc.dicomweb
+    )
     vault, _ = memory_vault(tmp_path / "profile")
     try:
         with signed_in(running) as session:
@@ -378,9 +381,10 @@ def test_sync_with_orthanc_as_the_dicomweb_server(
         assert rows
         for uid, object_id in rows:
             stored = vault.objects.read_bytes(object_id)
-            assert hashlib.sha256(stored).digest() == hashlib.sha256(
-                _orthanc_bytes(orthanc, uid)
-            ).digest()
+            assert (
+                hashlib.sha256(stored).digest()
+                == hashlib.sha256(_orthanc_bytes(orthanc, uid)).digest()
+            )
         base = conn.execute("SELECT DISTINCT dicomweb_base FROM studies").fetchall()
         assert base == [(orthanc.dicomweb,)]
     finally:
@@ -407,5 +411,3 @@ def test_cancel_leaves_the_rest_pending_and_a_later_run_finishes(
     report, _ = _sync(vault, session)
     assert report.state == "complete"
     assert vault_content(vault) == server_content(server)
-
-

@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
-from reviewer_app.errors import DatabaseTooNew, KeyringLocked, ReviewerError, WrongKey
+from reviewer_app.errors import (
+    DatabaseTooNew,
+    KeyringLocked,
+    ProfileInUse,
+    ReviewerError,
+    WrongKey,
+)
 from reviewer_app.vault import KeySource, Profile, create_profile
 from tests.ui.helpers import FAST_SCRYPT, PASSPHRASE, ModalAnswers
 from ui.error_dialogs import RESET_WORD, StartupErrorDialog, error_box
@@ -40,7 +46,7 @@ def test_each_error_shows_its_own_title_and_advice(qtbot: QtBot, error: Reviewer
     box = error_box(None, error)
     qtbot.addWidget(box)
     assert box.windowTitle() == error.title
-    assert box.informativeText() == error.user_text()
+    assert box.informativeText() == f"{error.message}\n\n{error.hint}"
 
 
 def test_only_errors_a_reset_can_fix_offer_it(qtbot: QtBot) -> None:
@@ -70,7 +76,8 @@ def test_profile_from_a_newer_reviewer(
         assert shell.start_profile(profile) is False
     finally:
         answers.stop()
-    assert dialogs == [(DatabaseTooNew.title, DatabaseTooNew().user_text(), None)]
+    too_new = DatabaseTooNew()
+    assert dialogs == [(too_new.title, f"{too_new.message}\n\n{too_new.hint}", None)]
     assert _snapshot(profile.root) == before
 
 
@@ -216,3 +223,33 @@ def test_keyring_profile_opens_then_starts_locked(
         shell.shutdown()
     finally:
         reset_profile(profile)  # removes the keyring entry too
+
+
+def test_profile_in_use_can_be_tried_again(
+    qtbot: QtBot, make_shell: Any, make_vault: Any, profile: Profile
+) -> None:
+    other = make_vault()  # another "window" holds the profile open
+    seen: list[tuple[str, bool]] = []
+
+    def close_other_then_retry(dialog: Any) -> None:
+        seen.append((dialog.windowTitle(), dialog.reset_button is None))
+        other.close()
+        dialog.retry_button.click()
+
+    shell = make_shell()
+    assert shell.start_profile(profile)
+    answers = ModalAnswers(close_other_then_retry)
+    try:
+        shell.window.lock_screen.passphrase.setText(PASSPHRASE)
+        shell.window.lock_screen.submit()
+        qtbot.waitUntil(lambda: answers.done)
+    finally:
+        answers.stop()
+    assert seen == [(ProfileInUse.title, True)]
+    screen = shell.window.lock_screen
+    assert shell.window.isVisible() and shell.window.is_locked()
+    with qtbot.waitSignal(shell.window.lock_changed):
+        qtbot.waitUntil(screen.passphrase.isEnabled)
+        screen.passphrase.setText(PASSPHRASE)
+        screen.submit()
+    assert shell.vault is not None

@@ -171,3 +171,10 @@ def test_screen_saver_signal_on_the_session_bus_locks(
     assert bus.send(message)
     qtbot.waitUntil(shell.window.is_locked, timeout=3000)
     _assert_no_patient_data()
+
+
+def test_idle_time_comes_from_the_vault_setting(make_shell: Any, vault: Any) -> None:
+    vault.lock.idle_minutes = 7
+    shell = make_shell(idle_ms=None)
+    shell._use_vault(vault)
+    assert shell.window.idle.interval_ms() == 7 * 60_000

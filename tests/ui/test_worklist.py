@@ -12,7 +12,7 @@ from tests.ui.helpers import add_case
 from ui.notifier import Change, Notifier
 from ui.operations import Operations
 from ui.qt import Qt
-from ui.worklist import EMPTY_TEXT, NO_MATCH_TEXT, WorklistView
+from ui.worklist import EMPTY_DETAIL, EMPTY_TITLE, NO_MATCH_TITLE, WorklistView
 from ui.worklist_model import (
     CASE_ID_ROLE,
     SORT_ROLE,
@@ -95,9 +95,10 @@ def test_empty_vault_shows_the_empty_state(
     view = _view(qtbot, ops, notifier)
     with qtbot.waitSignal(view.loaded):
         view.set_vault(vault)
-    assert view.stack.currentWidget() is view.empty_label
-    assert view.empty_label.text() == EMPTY_TEXT
-    assert view.empty_label.isVisible()
+    assert view.stack.currentWidget() is view.empty_state
+    assert (view.empty_title.text(), view.empty_detail.text()) == (EMPTY_TITLE, EMPTY_DETAIL)
+    assert view.empty_title.isVisible()
+    assert not view.table.isVisible()
 
 
 def test_rows_written_to_the_vault_appear_and_follow_change_notices(
@@ -172,8 +173,8 @@ def test_filter_box_narrows_rows_and_says_when_nothing_matches(
     assert view.count_label.text() == "1 of 2 cases"
     view.filter_edit.setText("nobody here")
     assert view.proxy.rowCount() == 0
-    assert view.stack.currentWidget() is view.empty_label
-    assert view.empty_label.text() == NO_MATCH_TEXT
+    assert view.stack.currentWidget() is view.empty_state
+    assert view.empty_title.text() == NO_MATCH_TITLE
     view.filter_edit.clear()
     assert view.proxy.rowCount() == 2
 

@@ -1,3 +1,3 @@
 """The sync tests' fixtures live in fixtures.py so tests/integration can share them."""
 
-from tests.reviewer_app.sync.fixtures import server, session, vault  # noqa: F401
+from tests.reviewer_app.sync.fixtures import server, session, vault, warmed_storage  # noqa: F401

@@ -4,6 +4,7 @@ not the sync's), a memory vault, and a session signed in through the real OAuth 
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,11 +16,22 @@ from reviewer_app.vault import Vault
 from tests.reviewer_app.sync.helpers import memory_vault, server_content, signed_in
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RunningServer]:
-    """A server of its own (3 cases, tiny CT), cache warmed."""
-    running = start(cases=3, seed=1, storage=tmp_path / "srv", ct_slices=4)
+@pytest.fixture(scope="session")
+def warmed_storage(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A server storage with 3 cases whose DICOM instances are already rendered."""
+    storage = tmp_path_factory.mktemp("warm-srv")
+    running = start(cases=3, seed=1, storage=storage, ct_slices=4)
     server_content(running)
+    running.stop()
+    return storage
+
+
+@pytest.fixture
+def server(warmed_storage: Path, tmp_path: Path) -> Iterator[RunningServer]:
+    """A server of its own (3 cases, tiny CT) from a copy of the warmed storage."""
+    storage = tmp_path / "srv"
+    shutil.copytree(warmed_storage, storage)
+    running = start(cases=3, seed=1, storage=storage, ct_slices=4)
     yield running
     running.stop()
 

@@ -1,0 +1,199 @@
+"""Sync throughput: the app against ``curl`` fetching the same DICOM instances.
+
+One case holding a 500-slice CT series on the reference server, over loopback. In the
+same run, alternately:
+
+* **curl**: ``curl --parallel --parallel-max N`` with a config file listing one WADO-RS
+  URL per instance (``studies/{s}/series/{se}/instances/{i}``) with the bearer token and
+  the WADO-RS ``Accept`` header, each reply written to a plain file;
+* **app**: the sync engine's imaging phase with ``N`` workers into a fresh vault: the
+  same requests, plus parsing each instance as DICOM, encrypting it (AES-256-GCM) into
+  the object store with fsync, and committing its row (SQLCipher, ``synchronous=FULL``).
+
+The server's DICOM cache is warmed first, so both sides measure transfer, not rendering.
+Throughput counts DICOM payload bytes (the same for both) per second of wall time.
+Goal: app / curl >= 0.7.
+
+Run: ``.venv/bin/python bench/sync_throughput.py [--slices 500] [--workers 4] [--rounds 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from demo_server.server import RunningServer, start  # noqa: E402
+from reviewer_app.exchange import MemoryTokenStore, PlatformSession  # noqa: E402
+from reviewer_app.exchange.dicomweb import WADO_ACCEPT  # noqa: E402
+from reviewer_app.sync.engine import SyncEngine  # noqa: E402
+from reviewer_app.sync.events import Phase, PhaseStarted, SyncEvent  # noqa: E402
+from reviewer_app.vault import KeySource, Profile, create_profile  # noqa: E402
+
+
+def browser(url: str) -> None:
+    """Stand-in for the system browser: log in as the demo specialist."""
+
+    def go() -> None:
+        query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        with httpx.Client(timeout=30) as client:
+            client.get(url).raise_for_status()
+            answer = client.post(
+                url.split("?", 1)[0], data={**query, "username": "dr.demo", "password": "demo"}
+            )
+            client.get(answer.headers["location"])
+
+    threading.Thread(target=go, daemon=True).start()
+
+
+def ct_instances(server: RunningServer) -> list[tuple[str, str, str]]:
+    """(study, series, instance) UIDs of the case's largest series (the CT)."""
+    best: list[tuple[str, str, str]] = []
+    for study in server.app.store.all("ImagingStudy"):
+        study_uid = next(
+            i["value"].removeprefix("urn:oid:")
+            for i in study["identifier"]
+            if i.get("system") == "urn:dicom:uid"
+        )
+        for series in study["series"]:
+            uids = [(study_uid, series["uid"], i["uid"]) for i in series["instance"]]
+            if len(uids) > len(best):
+                best = uids
+    return best
+
+
+def warm(server: RunningServer, instances: list[tuple[str, str, str]]) -> int:
+    """Render every instance once (sequentially); returns the payload bytes."""
+    return sum(len(server.app.dicomweb.instance_bytes(sop)) for _, _, sop in instances)
+
+
+def run_curl(server: RunningServer, token: str, instances: list[tuple[str, str, str]],
+             workers: int, work: Path) -> float:
+    """Seconds for curl to fetch every instance into files."""
+    out = work / "curl"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    lines = [
+        f'header = "Authorization: Bearer {token}"',
+        'header = "Accept: ' + WADO_ACCEPT.replace('"', '\\"') + '"',
+    ]
+    for n, (study, series, sop) in enumerate(instances):
+        url = f"{server.base_url}/dicomweb/studies/{study}/series/{series}/instances/{sop}"
+        lines += [f'url = "{url}"', f'output = "{out / f"{n}.bin"}"']
+    config = work / "curl.cfg"
+    config.write_text("\n".join(lines) + "\n")
+    began = time.perf_counter()
+    subprocess.run(
+        ["curl", "--silent", "--show-error", "--fail", "--parallel", "--parallel-max",
+         str(workers), "--config", str(config)],
+        check=True,
+    )
+    elapsed = time.perf_counter() - began
+    got = len(list(out.iterdir()))
+    if got != len(instances):
+        raise SystemExit(f"curl fetched {got} of {len(instances)} instances")
+    return elapsed
+
+
+def run_app(session: PlatformSession, workers: int, work: Path) -> tuple[float, int]:
+    """Seconds the app's imaging phase took, and the instances it stored."""
+    root = work / "profile"
+    shutil.rmtree(root, ignore_errors=True)
+    marks: dict[str, float] = {}
+
+    def on_event(event: SyncEvent) -> None:
+        if isinstance(event, PhaseStarted) and event.phase is Phase.IMAGING:
+            marks["imaging"] = time.perf_counter()
+
+    with (
+        create_profile(Profile(root), "bench passphrase", key_source=KeySource.MEMORY) as vault,
+        SyncEngine(vault, session, workers=workers, on_event=on_event) as engine,
+    ):
+        report = engine.run()
+        ended = time.perf_counter()
+        if report.state != "complete":
+            raise SystemExit(f"sync ended {report.state}: {report.errors}")
+        stored = vault.read().execute(
+            "SELECT count(*) FROM instances WHERE object_id IS NOT NULL"
+        ).fetchone()[0]
+    return ended - marks["imaging"], int(stored)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--slices", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    if shutil.which("curl") is None:
+        raise SystemExit("curl is not installed")
+
+    work = Path(tempfile.mkdtemp(prefix="sync-bench-"))
+    server = start(cases=1, seed=1, storage=work / "srv", ct_slices=args.slices)
+    try:
+        # Only the CT is compared, so the case's other series do not count for the app.
+        all_instances = [
+            (s.study_uid, s.series_uid, s.sop_instance_uid)
+            for s in server.app._specs.values()
+        ]
+        ct = ct_instances(server)
+        print(f"warming the server's cache ({len(all_instances)} instances)...", flush=True)
+        warm(server, all_instances)
+        ct_bytes = sum(len(server.app.dicomweb.instance_bytes(s)) for _, _, s in ct)
+        all_bytes = sum(len(server.app.dicomweb.instance_bytes(s)) for _, _, s in all_instances)
+        session = PlatformSession(server.fhir_base, MemoryTokenStore())
+        session.sign_in(open_browser=browser, timeout=30)
+        tokens = session.store.load()
+        assert tokens is not None
+        curl_rates, app_rates = [], []
+        for round_ in range(args.rounds):
+            curl_s = run_curl(server, tokens.access_token, all_instances, args.workers, work)
+            app_s, stored = run_app(session, args.workers, work)
+            if stored != len(all_instances):
+                raise SystemExit(f"the app stored {stored} of {len(all_instances)} instances")
+            curl_rates.append(all_bytes / curl_s / 1e6)
+            app_rates.append(all_bytes / app_s / 1e6)
+            print(f"round {round_ + 1}: curl {curl_s:.2f} s ({curl_rates[-1]:.1f} MB/s), "
+                  f"app {app_s:.2f} s ({app_rates[-1]:.1f} MB/s)", flush=True)
+        session.close()
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    curl_mb, app_mb = statistics.median(curl_rates), statistics.median(app_rates)
+    figures: dict[str, Any] = {
+        "instances": len(all_instances),
+        "ct_slices": len(ct),
+        "ct_bytes": ct_bytes,
+        "bytes": all_bytes,
+        "workers": args.workers,
+        "curl_mb_s": round(curl_mb, 1),
+        "app_mb_s": round(app_mb, 1),
+        "ratio": round(app_mb / curl_mb, 2),
+    }
+    print(f"{len(all_instances)} instances ({len(ct)}-slice CT), {all_bytes / 1e6:.0f} MB, "
+          f"{args.workers} parallel, median of {args.rounds}:")
+    print(f"  curl {curl_mb:.1f} MB/s   app {app_mb:.1f} MB/s   app/curl {app_mb / curl_mb:.2f}"
+          f" (goal >= 0.70)")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
