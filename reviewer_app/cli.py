@@ -28,7 +28,11 @@ if TYPE_CHECKING:
     from reviewer_app.vault.profile import Profile
 
 #: Modules adding top-level commands (each defines ``register(subparsers)``).
-COMMAND_MODULES: tuple[str, ...] = ("reviewer_app.vault.cli", "reviewer_app.sync.cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "reviewer_app.vault.cli",
+    "reviewer_app.sync.cli",
+    "reviewer_app.imaging.cli",
+)
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1

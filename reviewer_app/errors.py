@@ -312,3 +312,18 @@ class EraseNotConfirmed(VaultError):
         "Unsent opinions and drafts in this profile would be lost. If you are sure, add "
         "--yes-erase-local-data."
     )
+
+
+# --- images -------------------------------------------------------------------------------
+
+
+class UndecodableImage(ReviewerError):
+    """This image cannot be shown."""
+
+    title = "Image cannot be shown"
+
+    def __init__(self, reason: str) -> None:
+        # One line, no hint: the CLI prints it as is, the viewer shows it in the image's
+        # place. The reason names the file's encoding or damage, never its contents.
+        super().__init__(f"This image cannot be shown: {reason}.")
+        self.reason = reason

@@ -99,6 +99,11 @@ class Shell:
         )
         self.window.lock_screen.unlocked.connect(self._adopt_opened_vault)
         self.window.lock_screen.failed.connect(self._on_unlock_failed)
+        from ui import sync_ui
+        from ui.sync_controller import SyncController
+
+        self.sync = SyncController(self.ops, self.notifier, settings)
+        self.sync_ui = sync_ui.install(self.window, self.sync, self.ops)
         self.profile: Any = None
         # Vaults opened in the background but not yet handed to the window: closed at
         # quit if their result never arrives (a quit during the unlock check).
@@ -205,35 +210,57 @@ class Shell:
 
     def start_demo(self) -> bool:
         """Create the throwaway demo profile, show its passphrase, open unlocked."""
+        from ui import demo_platform
         from ui.demo import DemoSession, DemoWelcomeDialog
 
+        demo_platform.register()
         self.demo = DemoSession()
         self._set_profile_name(Path("demo"))
         vault = self.demo.create_vault()
-        self._use_vault(vault)
+        self._use_vault(vault, sync=False)
+        demo = self.demo
+        # The platform starts while the welcome screen is read; the worklist reloads when
+        # the fill-in steps are done (a change notice), then the regular sync runs.
+        self.ops.run(
+            lambda _ctx: demo.populate(vault),
+            changes=Change.CASES,
+            success=lambda _r: self._sync_demo(),
+            label="fill demo",
+        )
         welcome = DemoWelcomeDialog(self.demo.passphrase, self.icon)
         welcome.exec()
         welcome.deleteLater()
         self.window.set_lock_hint(f"Demo passphrase: {self.demo.passphrase}")
         self._show()
         self.window.start_unlocked()
-        demo = self.demo
-        # The worklist reloads when the fill-in steps are done (a change notice).
-        self.ops.run(lambda _ctx: demo.populate(vault), changes=Change.CASES, label="fill demo")
         return True
+
+    def _sync_demo(self) -> None:
+        """Point the sync at the demo's in-process platform and start syncing."""
+        from ui.demo_platform import DEMO_WORKERS
+        from ui.sync_controller import PlatformConfig
+
+        platform = self.demo.platform if self.demo is not None else None
+        if platform is None or self._closed:
+            return
+        self.sync.workers = DEMO_WORKERS
+        self.sync.configure(PlatformConfig(platform.fhir_base), store=platform.store)
+        self.sync.start()
 
     def _set_profile_name(self, root: Path) -> None:
         self.window.profile_label.setText(f"Profile: {root.name}")
 
-    def _use_vault(self, vault: Any) -> None:
+    def _use_vault(self, vault: Any, *, sync: bool = True) -> None:
         self.vault = vault
         self.window.attach_vault(vault)
+        self.sync.attach(vault, start=sync)
 
     def _adopt_opened_vault(self, result: object) -> None:
         if result is not True and result is not None:
             self.vault = result
             if result in self._opened:
                 self._opened.remove(result)
+            self.sync.attach(result)
 
     def _show(self) -> None:
         self.window.restore_layout()
@@ -304,7 +331,9 @@ class Shell:
             return
         self._closed = True
         self.window.shutdown()
+        self.sync.shutdown()
         self.ops.shutdown()
+        self.sync.close()
         vaults = [self.vault, *self._opened]
         self.vault = None
         self._opened.clear()
@@ -332,6 +361,10 @@ def run(argv: Sequence[str]) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs every request URL at INFO (study and instance UIDs: identifiers that
+    # stay out of logs); openjpeg logs every tile it encodes (the demo's server).
+    for noisy in ("httpx", "httpcore", "openjpeg"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     app = create_application(argv)
     settings = app_settings()
     chosen = theme.Theme(args.theme) if args.theme else theme.saved(settings)

@@ -4,9 +4,10 @@ The demo vault's key lives only in memory and the folder is erased at quit, so a
 leaves nothing behind. Its passphrase is generated (a few plain words, easy to type)
 and shown on the welcome screen and under the lock prompt.
 
-Filling the demo: :data:`POPULATE_HOOKS` is where the exchange layer registers the step
-that starts the reference server and syncs its synthetic cases into the new vault; each
-hook is called with the vault (on a background thread) before the window shows them.
+Filling the demo: :data:`POPULATE_HOOKS` holds the steps run (on a background thread) after
+the vault is created. ``ui/demo_platform.py`` registers the one that starts the reference
+server in this process and signs in; it leaves a :attr:`DemoSession.platform` behind, and
+the shell then runs the regular sync against it, so the worklist fills like a real one.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ class DemoSession:
     def __init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="reviewer-demo-"))
         self.passphrase = demo_passphrase()
+        #: Set by a fill-in step: the demo's platform (``fhir_base``, ``store``, ``stop()``).
+        self.platform: Any = None
 
     @property
     def profile_root(self) -> Path:
@@ -84,7 +87,11 @@ class DemoSession:
             hook(self, vault)
 
     def cleanup(self) -> None:
-        """Erase the demo folder (call after the vault is closed)."""
+        """Stop the demo platform and erase the demo folder (call after the vault is
+        closed and background work has ended)."""
+        platform, self.platform = self.platform, None
+        if platform is not None:
+            platform.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

@@ -39,13 +39,15 @@ from ui.qt import (
     qVersion,
 )
 from ui.worklist import WorklistView
+from ui.worklist_model import Column
 
 log = logging.getLogger(__name__)
 
 TITLE = "Reviewer"
 _GEOMETRY_KEY = "window/geometry"
 _STATE_KEY = "window/state"
-_HEADER_KEY = "worklist/header"
+# The column count is part of the key: a layout saved with other columns is not reused.
+_HEADER_KEY = f"worklist/header-{len(Column)}"
 
 
 class MainWindow(QMainWindow):

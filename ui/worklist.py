@@ -10,19 +10,23 @@ from __future__ import annotations
 from typing import Any
 
 from ui import resources
-from ui.notifier import Notifier
+from ui.notifier import Change, Notifier
 from ui.operations import Operations
 from ui.qt import (
     QAbstractItemView,
+    QAction,
     QByteArray,
     QColor,
     QHBoxLayout,
     QHeaderView,
     QIcon,
+    QKeySequence,
     QLabel,
     QLineEdit,
+    QMenu,
     QPainter,
     QPixmap,
+    QPoint,
     QSize,
     QStackedWidget,
     Qt,
@@ -31,8 +35,10 @@ from ui.qt import (
     QWidget,
     Signal,
 )
-from ui.worklist_model import CASE_ID_ROLE, Column, WorklistFilter, WorklistModel
+from ui.sync_status import ORPHAN_STATUS, WorklistRows, load_worklist
+from ui.worklist_model import CASE_ID_ROLE, PINNED_ROLE, Column, WorklistFilter, WorklistModel
 
+PIN_SHORTCUT = "Ctrl+Shift+P"
 EMPTY_TITLE = "No cases yet"
 EMPTY_DETAIL = "Cases assigned to you appear here after sync."
 NO_MATCH_TITLE = "No cases match the filter"
@@ -52,7 +58,8 @@ def _dot(colour: QColor, size: int = 10) -> QIcon:
 
 
 class _DotModel(WorklistModel):
-    """Turns the priority colour into a small dot icon (pixels belong to the UI side)."""
+    """Turns the priority colour into a small dot icon and shows a pin on pinned cases
+    (pixels belong to the UI side)."""
 
     _icons: dict[str, QIcon] = {}  # noqa: RUF012 - a shared cache of a few icons
 
@@ -63,6 +70,14 @@ class _DotModel(WorklistModel):
             if name not in self._icons:
                 self._icons[name] = _dot(value)
             return self._icons[name]
+        if (
+            role == Qt.ItemDataRole.DecorationRole
+            and index.column() == Column.SYNC
+            and super().data(index, PINNED_ROLE)
+        ):
+            if "pin" not in self._icons:
+                self._icons["pin"] = resources.icon("pin")
+            return self._icons["pin"]
         return value
 
 
@@ -121,7 +136,7 @@ class WorklistView(QWidget):
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.table.setIconSize(QSize(10, 10))
+        self.table.setIconSize(QSize(14, 14))
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(38)
         header = self.table.horizontalHeader()
@@ -131,15 +146,27 @@ class WorklistView(QWidget):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(Column.QUESTION, QHeaderView.ResizeMode.Stretch)
         for column, width in (
-            (Column.PRIORITY, 110),
-            (Column.DUE, 125),
-            (Column.PATIENT, 270),
-            (Column.SPECIALTY, 140),
-            (Column.STATUS, 240),
+            (Column.PRIORITY, 100),
+            (Column.DUE, 135),
+            (Column.PATIENT, 245),
+            (Column.SPECIALTY, 150),
+            (Column.STATUS, 110),
+            (Column.SYNC, 220),
         ):
             header.resizeSection(column, width)
         self._default_header_state = header.saveState()
         self.table.activated.connect(self._on_activated)
+
+        # Pin: keep a case offline and sync it first (context menu and shortcut).
+        self.pin_action = QAction("&Pin for travel", self)
+        self.pin_action.setObjectName("pinAction")
+        self.pin_action.setShortcut(QKeySequence(PIN_SHORTCUT))
+        self.pin_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.pin_action.setCheckable(True)
+        self.pin_action.triggered.connect(self._on_pin_triggered)
+        self.addAction(self.pin_action)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._show_context_menu)
 
         self.empty_state = QWidget()
         self.empty_state.setObjectName("emptyState")
@@ -199,7 +226,7 @@ class WorklistView(QWidget):
         self._loading = True
         vault = self._vault
         self._ops.run(
-            lambda _ctx: vault.cases(),
+            lambda _ctx: load_worklist(vault),
             success=self._on_loaded,
             failure=self._on_load_failed,
             label="load worklist",
@@ -212,15 +239,15 @@ class WorklistView(QWidget):
         self.filter_edit.clear()
         self.model.clear()
 
-    def _on_loaded(self, cases: list[Any]) -> None:
+    def _on_loaded(self, rows: WorklistRows) -> None:
         self._loading = False
         if self._vault is None:  # locked or closed while loading: keep nothing
             return
         selected = self.selected_case_id()
-        self.model.set_cases(cases)
+        self.model.set_cases(rows.cases, rows.status)
         if selected is not None:
             self.select_case(selected)
-        self.loaded.emit(len(cases))
+        self.loaded.emit(len(rows.cases))
         if self._reload_pending:
             self._reload_pending = False
             self.reload()
@@ -229,6 +256,53 @@ class WorklistView(QWidget):
         self._loading = False
         self._reload_pending = False
         self._ops.unhandled.emit(error)
+
+    # -- pin -------------------------------------------------------------------------
+    def selected_case_pinned(self) -> bool | None:
+        """Whether the selected case is pinned (None: no case selected)."""
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return bool(self.proxy.data(rows[0], PINNED_ROLE))
+
+    def set_pinned(self, case_id: str, pinned: bool) -> None:
+        """Pin (keep offline, sync first) or unpin a case; written through the vault."""
+        from reviewer_app.sync.purge import set_pinned
+
+        vault = self._vault
+        if vault is None:
+            return
+        self._ops.run(
+            lambda _ctx: set_pinned(vault, case_id, pinned),
+            changes=Change.CASES,
+            label="pin case",
+        )
+
+    def toggle_pin(self) -> None:
+        """Pin the selected case, or unpin it if it is pinned."""
+        case_id = self.selected_case_id()
+        pinned = self.selected_case_pinned()
+        if case_id is None or pinned is None:
+            return
+        model_row = self.proxy.mapToSource(self.table.selectionModel().selectedRows()[0]).row()
+        if self.model.case_at(model_row).status == ORPHAN_STATUS:
+            return
+        self.set_pinned(case_id, not pinned)
+
+    def _on_pin_triggered(self) -> None:
+        self.toggle_pin()
+
+    def _show_context_menu(self, position: QPoint) -> None:
+        index = self.table.indexAt(position)
+        if not index.isValid():
+            return
+        self.table.selectRow(index.row())
+        pinned = bool(self.proxy.data(index, PINNED_ROLE))
+        self.pin_action.setChecked(pinned)
+        menu = QMenu(self)
+        menu.setObjectName("worklistMenu")
+        menu.addAction(self.pin_action)
+        menu.popup(self.table.viewport().mapToGlobal(position))
 
     # -- selection -------------------------------------------------------------------
     def selected_case_id(self) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ui.qt import (
@@ -23,6 +23,7 @@ from ui.qt import (
     QSortFilterProxyModel,
     Qt,
 )
+from ui.sync_status import ORPHAN_STATUS, CaseSyncStatus, sync_rank, sync_text
 
 if TYPE_CHECKING:
     from reviewer_app.domain import CaseSummary
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 #: Role with the row's case_id (for opening a Case).
 CASE_ID_ROLE = Qt.ItemDataRole.UserRole + 2
+#: Role with the row's pinned flag (the view paints a pin).
+PINNED_ROLE = Qt.ItemDataRole.UserRole + 3
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -42,6 +45,7 @@ class Column(enum.IntEnum):
     SPECIALTY = 3
     QUESTION = 4
     STATUS = 5
+    SYNC = 6
 
 
 HEADERS = {
@@ -51,6 +55,7 @@ HEADERS = {
     Column.SPECIALTY: "Specialty",
     Column.QUESTION: "Clinical question",
     Column.STATUS: "Status",
+    Column.SYNC: "Offline copy",
 }
 
 # FHIR ServiceRequest.priority codes, most urgent first.
@@ -94,12 +99,10 @@ def due_text(due: dt.date | None, today: dt.date) -> str:
 
 
 def status_text(case: CaseSummary) -> str:
-    """Case status and, when not plainly synced, the sync state."""
-    status = _label(case.status) or "New"
-    sync = (case.sync_state or "").lower()
-    if sync and sync not in ("synced", "ok", "clean"):
-        return f"{status} · {_label(sync)}"
-    return status
+    """The Case's state on the platform (the Sync column says how far it is local)."""
+    if case.status == ORPHAN_STATUS:
+        return "Removed by the platform"
+    return _label(case.status) or "New"
 
 
 def _one_line(text: str | None) -> str:
@@ -115,17 +118,33 @@ class WorklistModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None, *, today: dt.date | None = None) -> None:
         super().__init__(parent)
         self._cases: list[CaseSummary] = []
+        self._status: dict[str, CaseSyncStatus] = {}
         self._today = today
 
     def today(self) -> dt.date:
         return self._today or dt.date.today()
 
     # -- content -------------------------------------------------------------------
-    def set_cases(self, cases: Sequence[CaseSummary]) -> None:
-        """Replace the rows (a full reset: the view keeps its sort and filter)."""
+    def set_cases(
+        self,
+        cases: Sequence[CaseSummary],
+        status: Mapping[str, CaseSyncStatus] | None = None,
+    ) -> None:
+        """Replace the rows and their offline state (a full reset: the view keeps its
+        sort and filter)."""
         self.beginResetModel()
         self._cases = list(cases)
+        self._status = dict(status or {})
         self.endResetModel()
+
+    def sync_status(self, case_id: str) -> CaseSyncStatus | None:
+        """The offline state of ``case_id`` as last loaded."""
+        return self._status.get(case_id)
+
+    def ready_offline(self) -> int:
+        """How many shown cases are complete offline."""
+        status = self._status
+        return sum(1 for case in self._cases if (s := status.get(case.case_id)) and s.complete)
 
     def clear(self) -> None:
         """Drop every row (used when the app locks: no patient data kept in views)."""
@@ -159,8 +178,12 @@ class WorklistModel(QAbstractTableModel):
             return self._sort_key(case, column)
         if role == CASE_ID_ROLE:
             return case.case_id
+        if role == PINNED_ROLE:
+            return case.pinned
         if role == Qt.ItemDataRole.ToolTipRole and column == Column.QUESTION:
             return case.clinical_question or None
+        if role == Qt.ItemDataRole.ToolTipRole and column == Column.SYNC:
+            return self._sync_tooltip(case)
         if role == Qt.ItemDataRole.DecorationRole and column == Column.PRIORITY:
             colour = PRIORITY_COLOURS.get((case.priority or "").lower())
             return QColor(colour) if colour else None
@@ -177,12 +200,21 @@ class WorklistModel(QAbstractTableModel):
         if column == Column.DUE:
             return due_text(case.due_date, today)
         if column == Column.PATIENT:
-            return patient_text(case, today)
+            return "—" if case.status == ORPHAN_STATUS else patient_text(case, today)
         if column == Column.SPECIALTY:
             return _label(case.specialty) if case.specialty else "—"
         if column == Column.QUESTION:
             return _one_line(case.clinical_question)
+        if column == Column.SYNC:
+            return sync_text(self._status.get(case.case_id))
         return status_text(case)
+
+    def _sync_tooltip(self, case: CaseSummary) -> str | None:
+        status = self._status.get(case.case_id)
+        lines = ["Pinned: kept and synced first"] if case.pinned else []
+        if status is not None and len(status.errors) > 1:
+            lines += [f"{len(status.errors)} items failed:", *status.errors[:5]]
+        return "\n".join(lines) or None
 
     def _sort_key(self, case: CaseSummary, column: Column) -> Any:
         if column == Column.PRIORITY:
@@ -190,6 +222,8 @@ class WorklistModel(QAbstractTableModel):
         if column == Column.DUE:
             # Cases without a due date sort after all dated ones.
             return case.due_date.isoformat() if case.due_date else "9999-12-31"
+        if column == Column.SYNC:
+            return sync_rank(self._status.get(case.case_id))
         return self._display(case, column).casefold()
 
 

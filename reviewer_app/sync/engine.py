@@ -39,10 +39,11 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from reviewer_app.domain import CaseTask
-from reviewer_app.errors import HashMismatch, ReviewerError, ServerUnreachable
+from reviewer_app.errors import HashMismatch, ReviewerError, ServerUnreachable, SignInRequired
 from reviewer_app.exchange import PlatformSession, RetryPolicy
 from reviewer_app.exchange.http import origin
 from reviewer_app.sync import local
+from reviewer_app.sync.batch import InstanceBatcher
 from reviewer_app.sync.events import (
     CaseProgress,
     CasePurged,
@@ -58,8 +59,8 @@ from reviewer_app.sync.events import (
     SyncStarted,
     ignore,
 )
-from reviewer_app.sync.local import INSTANCE_KIND, RECORD_KIND, CaseMetadata, WorkItem
-from reviewer_app.sync.purge import expired_cases, purge_case
+from reviewer_app.sync.local import RECORD_KIND, CaseMetadata, WorkItem
+from reviewer_app.sync.purge import expired_cases, purge_case, retention_over
 from reviewer_app.sync.remote import (
     TERMINAL_STATES,
     Cancelled,
@@ -67,7 +68,6 @@ from reviewer_app.sync.remote import (
     Unreadable,
     error_text,
     is_network,
-    task_from,
 )
 from reviewer_app.vault import PartialObject, Vault
 
@@ -104,6 +104,7 @@ class SyncEngine:
         self.remote = Remote(session, retry=retry, cancel=self._cancel)
         self._server = origin(session.fhir_base)
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="sync-transfer")
+        self._batcher = InstanceBatcher(vault, monotonic=monotonic)
         self._lock = threading.Lock()
         self._run_lock = threading.Lock()
         self._reset_counters()
@@ -114,8 +115,14 @@ class SyncEngine:
         """Stop soon: items in flight end (a download keeps its partial), none start."""
         self._cancel.set()
 
+    @property
+    def cancelled(self) -> bool:
+        """Whether :meth:`cancel` was called during the current (or last) run."""
+        return self._cancel.is_set()
+
     def close(self) -> None:
-        """Stop the transfer threads (after :meth:`cancel`, at once)."""
+        """Stop the transfer threads: anything in flight is cancelled (kept partial)."""
+        self._cancel.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> SyncEngine:
@@ -146,6 +153,11 @@ class SyncEngine:
         self._fetched = 0
         self._errors: list[str] = []
         self._cases: list[str] = []
+        self._sign_in: SignInRequired | None = None
+        self._remaining: dict[str, int] = {}
+        self._case_items: dict[str, int] = {}
+        self._case_failed: dict[str, int] = {}
+        self._metadata_failed = 0
         self._unknown_sizes = 0
         self._instance_bytes = 0
         self._instances_done = 0
@@ -167,7 +179,12 @@ class SyncEngine:
             self._errors.append(f"{bad.ref}: {error_text(bad.error)[0]}")
 
         purged = self._purge(index)
-        wanted = [t for t in tasks if t.case_id in index and t.status not in TERMINAL_STATES]
+        now = self._now()
+        wanted = [
+            t
+            for t in tasks
+            if t.case_id in index and t.status not in TERMINAL_STATES and not retention_over(t, now)
+        ]
         for task in wanted:
             local.save_task(vault, task)
         if cursor is not None:
@@ -185,19 +202,26 @@ class SyncEngine:
         self.on_event(SyncStarted(len(self._cases)))
 
         self._metadata_phase(refresh, changed)
+        # After each phase the worklist learns which cases can be opened already.
+        self._report_cases()
         if not self._stopped():
             local.retry_failed(vault)
+            self._remaining = local.pending_by_case(vault)
+            self._case_items = dict(self._remaining)
             for phase in (Phase.DOCUMENTS, Phase.IMAGING):
                 if self._stopped():
                     break
                 self._transfer_phase(phase)
-        local.refresh_case_states(vault)
-        self._report_cases()
+                self._report_cases()
+        if self._stopped():
+            self._report_cases()
+        if self._sign_in is not None:
+            raise self._sign_in
         if self._cancel.is_set():
             state = "cancelled"
         elif self._offline.is_set():
             state = "offline"
-        elif self._items_failed or self._errors:
+        elif self._items_failed or self._metadata_failed or self._errors:
             state = "incomplete"
         else:
             state = "complete"
@@ -205,7 +229,7 @@ class SyncEngine:
             state,
             cases=len(self._cases),
             items_done=self._items_done,
-            items_failed=self._items_failed,
+            items_failed=self._items_failed + self._metadata_failed,
             bytes_fetched=self._fetched,
             purged=tuple(purged),
             errors=tuple(self._errors),
@@ -262,7 +286,7 @@ class SyncEngine:
         remote = self.remote
         try:
             if task is None:
-                task = task_from(self.session.fhir.read("Task", case_id).resource)
+                task = remote.task(case_id)
             patient = remote.patient(task.patient_id)
             referral = remote.referral(task.referral_id) if task.referral_id else None
             labs, bad_labs = _listing("Observation", lambda: remote.labs(task.patient_id))
@@ -283,15 +307,24 @@ class SyncEngine:
             self.vault.objects.shred(stale)
         except Exception as exc:
             message, kind = error_text(exc)
-            if is_network(exc):
+            if isinstance(exc, SignInRequired):
+                self._sign_in = exc
+                self._cancel.set()
+            elif is_network(exc):
                 self._offline.set()
             elif isinstance(exc, ReviewerError):
+                with self._lock:
+                    self._metadata_failed += 1
                 local.save_metadata_failure(self.vault, case_id, exc)
             else:
                 log.error("metadata of a case failed (%s)", kind)
+                with self._lock:
+                    self._metadata_failed += 1
                 local.save_metadata_failure(self.vault, case_id, exc)
             self.on_event(ItemFinished(case_id, "metadata", "case", Phase.METADATA, message, kind))
             return
+        with self._lock:
+            self._metadata_failed += len(meta.unreadable)
         for bad in meta.unreadable:
             message, kind = error_text(bad.error)
             self.on_event(ItemFinished(case_id, "metadata", bad.ref, Phase.METADATA, message, kind))
@@ -309,7 +342,10 @@ class SyncEngine:
                 else:
                     self._unknown_sizes += 1
         self.on_event(PhaseStarted(phase, len(items)))
-        self._wait([self._pool.submit(self._transfer, item) for item in items])
+        try:
+            self._wait([self._pool.submit(self._transfer, item) for item in items])
+        finally:
+            self._batcher.wait()
 
     def _wait(self, futures: list[Future[None]]) -> None:
         for future in futures:
@@ -337,7 +373,9 @@ class SyncEngine:
         except Exception as exc:
             self._failed(item, exc, fetched[0])
             return
-        local.item_done(self.vault, item, object_id, size)
+        if item.kind == "record":
+            # Instances are marked done in their batch's commit.
+            local.item_done(self.vault, item, object_id, size)
         with self._lock:
             self._items_done += 1
             self._bytes_done += size
@@ -350,12 +388,17 @@ class SyncEngine:
                 item.case_id, item.kind, item.ref, item.phase, size=size, fetched=fetched[0]
             )
         )
+        self._case_item_finished(item.case_id, failed=False)
         self._progress()
 
     def _failed(self, item: WorkItem, exc: BaseException, fetched: int) -> None:
         message, kind = error_text(exc)
-        network = is_network(exc)
-        if network:
+        network = is_network(exc) or isinstance(exc, SignInRequired)
+        if isinstance(exc, SignInRequired):
+            # Not the item's fault: stop, keep it pending, and ask for sign-in.
+            self._sign_in = exc
+            self._cancel.set()
+        elif network:
             self._offline.set()
         elif not isinstance(exc, ReviewerError):
             log.error("a sync item failed unexpectedly (%s)", kind, exc_info=exc)
@@ -364,6 +407,7 @@ class SyncEngine:
         if not network:
             with self._lock:
                 self._items_failed += 1
+            self._case_item_finished(item.case_id, failed=True)
         self.on_event(
             ItemFinished(item.case_id, item.kind, item.ref, item.phase, message, kind, 0, fetched)
         )
@@ -425,8 +469,7 @@ class SyncEngine:
         on_bytes(len(data))
         if self._cancel.is_set():
             raise Cancelled()
-        ref = self.vault.objects.put(data, kind=INSTANCE_KIND)
-        return ref.object_id, ref.size
+        return self._batcher.store(item, data)
 
     # --- progress -----------------------------------------------------------------------
 
@@ -439,8 +482,9 @@ class SyncEngine:
             rate = self._fetched / elapsed
             remaining = max(total - self._bytes_done, 0)
             eta = remaining / rate if rate > 0 else None
+            waiting = sum(1 for left in self._remaining.values() if left > 0)
             event = Progress(
-                cases_done=0,
+                cases_done=len(self._cases) - waiting,
                 cases_total=len(self._cases),
                 items_done=self._items_done,
                 items_total=self._items_total,
@@ -451,7 +495,22 @@ class SyncEngine:
             )
         self.on_event(event)
 
+    def _case_item_finished(self, case_id: str, failed: bool) -> None:
+        """Count an item against its case; when the case has none left, say so at once
+        (its row in the worklist is refreshed at the end of the phase)."""
+        with self._lock:
+            left = self._remaining.get(case_id, 1) - 1
+            self._remaining[case_id] = left
+            if failed:
+                self._case_failed[case_id] = self._case_failed.get(case_id, 0) + 1
+            failures = self._case_failed.get(case_id, 0)
+            total = self._case_items.get(case_id, 0)
+        if left == 0:
+            state = "errors" if failures else "complete"
+            self.on_event(CaseProgress(case_id, state, total - failures, total, failures))
+
     def _report_cases(self) -> None:
+        local.refresh_case_states(self.vault)
         rows = (
             self.vault.read()
             .execute(
@@ -504,5 +563,5 @@ def sync_until_done(
         message = report.errors[0] if report.errors else ServerUnreachable().message
         sink(Offline(message, delay))
         policy.sleep(delay)
-        if engine._cancel.is_set():
+        if engine.cancelled:
             return report

@@ -226,7 +226,9 @@ def save_metadata(vault: Vault, meta: CaseMetadata) -> list[str]:
                 task.last_updated,
             ),
         )
-        conn.execute("DELETE FROM lab_results WHERE case_id = ?", (case_id,))
+        labs_listed = not any(u.ref == "Observation" for u in meta.unreadable)
+        if labs_listed:
+            conn.execute("DELETE FROM lab_results WHERE case_id = ?", (case_id,))
         for lab in meta.labs:
             conn.execute(
                 "INSERT OR REPLACE INTO lab_results (case_id, lab_id, status, code, name, "
@@ -518,6 +520,19 @@ def pending_items(vault: Vault, phase: Phase, case_order: Sequence[str]) -> list
             items.append((rank.get(row[0], len(rank)), row[2], work))
     items.sort(key=lambda entry: (entry[0], entry[2].case_id, entry[1]))
     return [work for _, _, work in items]
+
+
+def pending_by_case(vault: Vault) -> dict[str, int]:
+    """Payload items still to fetch, by case."""
+    rows = (
+        vault.read()
+        .execute(
+            "SELECT case_id, count(*) FROM sync_items WHERE state = 'pending' "
+            "AND kind != 'metadata' GROUP BY case_id"
+        )
+        .fetchall()
+    )
+    return {row[0]: int(row[1]) for row in rows}
 
 
 def set_item_object(vault: Vault, item: WorkItem, object_id: str) -> None:

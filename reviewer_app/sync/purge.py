@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from reviewer_app.domain import CaseTask
 from reviewer_app.exchange.resources import parse_datetime
 from reviewer_app.sync.local import now_text
 from reviewer_app.vault import Vault
@@ -94,6 +95,14 @@ def purge_case(vault: Vault, case_id: str, reason: str) -> PurgeResult:
 
     kept = vault.write_sync(write)
     return PurgeResult(case_id, reason, len(objects), kept)
+
+
+def retention_over(task: CaseTask, now: datetime) -> bool:
+    """Whether an uploaded (completed) Task's local retention has run out at ``now``."""
+    if task.status != "completed":
+        return False
+    started = parse_datetime(task.last_updated)
+    return started is not None and now >= started + timedelta(days=task.retention_days)
 
 
 def expired_cases(vault: Vault, now: datetime) -> list[str]:

@@ -147,6 +147,10 @@ class Remote:
         tasks, bad = _each(found, "Task", task_from)
         return tasks, bad, cursor
 
+    def task(self, case_id: str) -> CaseTask:
+        """One Task, read afresh."""
+        return task_from(self._retried(lambda: self.fhir.read("Task", case_id)).resource)
+
     def owned_index(self, practitioner_id: str) -> dict[str, str]:
         """Id → status of every Task the specialist owns now."""
         return self._retried(lambda: self.fhir.case_index(practitioner_id))

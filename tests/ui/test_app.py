@@ -41,7 +41,7 @@ def test_main_window_opens_with_menus_and_status_bar(
     window = shell.window
     qtbot.waitExposed(window)
     menus = [action.text() for action in window.menuBar().actions()]
-    assert menus == ["&File", "&View", "&Help"]
+    assert menus == ["&File", "&View", "&Sync", "&Help"]
     assert window.profile_label.text() == "Profile: profile"
     assert window.connection_label.text() == "● Offline"
     assert window.sync_label.text() == "Last sync: never"

@@ -1,0 +1,104 @@
+"""``--demo``'s platform: the reference server, in this process, signed in without a browser.
+
+Registered in :data:`ui.demo.POPULATE_HOOKS`: on a background thread it starts
+``demo_server`` on a free loopback port with synthetic cases (its storage inside the
+demo's temp folder, so quitting erases it too), and signs in with the demo account
+through the real OAuth flow, with :func:`demo_browser` standing in for the system
+browser. The tokens stay in memory. The shell then points the regular sync controller
+at it, so the worklist fills while images keep arriving, exactly as with a real platform.
+
+DEMO ONLY: :func:`demo_browser` types the demo account's published password into the
+reference server's login form. A real sign-in always goes through the specialist's
+browser, and Reviewer never sees a password.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+
+from reviewer_app.errors import SignInFailed
+from reviewer_app.exchange import MemoryTokenStore, PlatformSession
+from ui.demo import POPULATE_HOOKS, DemoSession
+
+log = logging.getLogger(__name__)
+
+DEMO_CASES = 12
+DEMO_SEED = 1
+#: Slices per CT series. The full 220 makes the first sync render ~2,800 instances on the
+#: in-process server; 60 keeps every study realistic in shape and the demo quick.
+DEMO_CT_SLICES = 60
+#: Parallel transfers for the demo's syncs. One, because the reference server renders
+#: JPEG 2000 lazily per request and openjpeg's encoder crashes when run in several
+#: threads at once (/work/notes/OPENJPEG_ENCODE_THREADS.md); raise it once the server
+#: serialises that encoder.
+DEMO_WORKERS = 1
+DEMO_USER = "dr.demo"
+DEMO_PASSWORD = "demo"  # the reference server's published demo account (docs/exchange.md)
+
+
+@dataclass
+class DemoPlatform:
+    """The running reference server and the demo's tokens for it."""
+
+    server: Any
+    store: MemoryTokenStore
+
+    @property
+    def fhir_base(self) -> str:
+        return str(self.server.fhir_base)
+
+    def stop(self) -> None:
+        """Stop the server (its storage goes with the demo folder)."""
+        self.server.stop()
+
+
+def demo_browser(authorize_url: str) -> None:
+    """Stand-in for the system browser, for the demo only: loads the reference server's
+    login form, submits the demo account, and follows the redirect to Reviewer's
+    loopback listener (which is already waiting, so this can run synchronously)."""
+    split = urlsplit(authorize_url)
+    params = dict(parse_qsl(split.query, keep_blank_values=True))
+    form_url = f"{split.scheme}://{split.netloc}{split.path}"
+    with httpx.Client(timeout=30) as browser:
+        page = browser.get(authorize_url)
+        if page.status_code != 200:
+            raise SignInFailed("The demo platform's sign-in page did not load.")
+        answer = browser.post(
+            form_url, data={**params, "username": DEMO_USER, "password": DEMO_PASSWORD}
+        )
+        if answer.status_code != 302 or "location" not in answer.headers:
+            raise SignInFailed("The demo platform did not accept the demo account.")
+        browser.get(answer.headers["location"])
+
+
+def start_platform(session: DemoSession, _vault: Any) -> None:
+    """POPULATE hook: start the reference server and sign in (background thread)."""
+    from demo_server.server import start
+
+    server = start(
+        port=0,
+        cases=DEMO_CASES,
+        seed=DEMO_SEED,
+        storage=session.folder / "platform",
+        ct_slices=DEMO_CT_SLICES,
+    )
+    try:
+        store = MemoryTokenStore()
+        with PlatformSession(server.fhir_base, store) as platform:
+            platform.sign_in(open_browser=demo_browser, timeout=30)
+    except BaseException:
+        server.stop()
+        raise
+    session.platform = DemoPlatform(server, store)
+    log.info("demo platform running on a loopback port")
+
+
+def register() -> None:
+    """Add :func:`start_platform` to the demo's fill-in steps (once)."""
+    if start_platform not in POPULATE_HOOKS:
+        POPULATE_HOOKS.append(start_platform)
