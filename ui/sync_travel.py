@@ -50,7 +50,10 @@ def travel_summary(rows: WorklistRows, sync_state: str | None) -> TravelSummary:
         status = rows.status.get(case.case_id)
         if status is not None and status.removed is not None:
             continue
-        patient = case.patient_name or "Unnamed patient"
+        # Name and specialty: two cases of one patient are told apart.
+        patient = " · ".join(
+            p for p in (case.patient_name or "Unnamed patient", case.specialty) if p
+        )
         if status is not None and status.complete:
             total += status.bytes_on_disk
             line = TravelLine(case.case_id, patient, case.pinned, size_text(status.bytes_on_disk))

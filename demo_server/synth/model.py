@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 
 
@@ -52,6 +53,9 @@ class SeriesPlan:
     slice_spacing: float  # mm between slice positions; 0 for projections and cine
 
 
+_RENDER_LOCK = threading.Lock()
+
+
 @dataclass(frozen=True)
 class InstanceSpec:
     """One DICOM instance, rendered on demand."""
@@ -66,12 +70,18 @@ class InstanceSpec:
     series: SeriesPlan | None = field(default=None, repr=False, compare=False)
 
     def render(self) -> bytes:
-        """DICOM Part 10 bytes of this instance; the same bytes every call."""
+        """DICOM Part 10 bytes of this instance; the same bytes every call.
+
+        Serialised: the pixel encoders behind pydicom's ``compress`` (RLE, JPEG-LS,
+        JPEG 2000) are not thread-safe, and the server renders on its request threads;
+        concurrent renders crashed the process (segmentation fault).
+        """
         from demo_server.synth.dicom import render_instance
 
         if self.series is None:
             raise ValueError("InstanceSpec has no series plan to render from")
-        return render_instance(self)
+        with _RENDER_LOCK:
+            return render_instance(self)
 
 
 @dataclass(frozen=True)

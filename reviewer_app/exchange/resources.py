@@ -37,9 +37,9 @@ FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _DICOM_UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
 _MAX_TEXT = 4000
 
-TASK_INPUT_SYSTEM = "https://reviewer.example.org/fhir/CodeSystem/task-input"
-CASE_KEY_SYSTEM = "https://reviewer.example.org/fhir/case-key"
-RETENTION_URL = "https://reviewer.example.org/fhir/StructureDefinition/local-retention"
+TASK_INPUT_SYSTEM = "https://reviewer.example/fhir/CodeSystem/task-input"
+CASE_KEY_SYSTEM = "https://reviewer.example/fhir/sid/synthetic-case"
+RETENTION_URL = "https://reviewer.example/fhir/StructureDefinition/local-retention"
 # The platform's own host name in these URLs varies between deployments; the path names
 # the concept, so matching on it keeps the app working with any of them.
 _TASK_INPUT_SUFFIX = "/CodeSystem/task-input"

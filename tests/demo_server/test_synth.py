@@ -439,3 +439,15 @@ def test_ct_geometry_is_consistent(cases: list[CaseBundle]) -> None:
             assert abs(along) == pytest.approx(n * spacing, abs=1e-3)
             sign = sign or np.sign(along)
             assert np.sign(along) == sign
+
+
+def test_concurrent_rendering_gives_the_same_bytes() -> None:
+    # The server renders on its request threads; the compressing encoders are not
+    # thread-safe, and unserialised concurrent renders crashed the process.
+    from concurrent.futures import ThreadPoolExecutor
+
+    specs = [spec for case in generate_cases(1, 2, ct_slices=4) for spec in case.instances]
+    sequential = [hashlib.sha256(spec.render()).hexdigest() for spec in specs]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(lambda s: hashlib.sha256(s.render()).hexdigest(), specs))
+    assert parallel == sequential
