@@ -237,13 +237,11 @@ class Shell:
 
     def _sync_demo(self) -> None:
         """Point the sync at the demo's in-process platform and start syncing."""
-        from ui.demo_platform import DEMO_WORKERS
         from ui.sync_controller import PlatformConfig
 
         platform = self.demo.platform if self.demo is not None else None
         if platform is None or self._closed:
             return
-        self.sync.workers = DEMO_WORKERS
         self.sync.configure(PlatformConfig(platform.fhir_base), store=platform.store)
         self.sync.start()
 

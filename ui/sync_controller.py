@@ -270,9 +270,13 @@ class SyncController(QObject):
             session.close()
 
     def signed_in(self) -> bool:
-        """Whether tokens for the platform are stored."""
+        """Whether tokens for the platform are stored (False if the keyring cannot say)."""
         session = self._ensure_session()
-        return session is not None and session.signed_in()
+        try:
+            return session is not None and session.signed_in()
+        except ReviewerError as error:
+            log.warning("cannot read the platform tokens: %s", type(error).__name__)
+            return False
 
     # -- sync --------------------------------------------------------------------------
     def running(self) -> bool:
@@ -358,6 +362,10 @@ class SyncController(QObject):
         # Signed out or no platform: the dialog it opened leads to the sync, then here.
         if not started and self.state not in (SyncState.SIGNED_OUT, SyncState.UNCONFIGURED):
             self._finish_travel(None)
+
+    def drop_travel_request(self) -> None:
+        """The specialist closed the sign-in or settings that "Prepare for travel" needed."""
+        self._travel_pending = False
 
     def _finish_travel(self, report: SyncReport | None) -> None:
         if self._travel_pending:

@@ -159,6 +159,7 @@ class SyncUi:
         dialog = SignInDialog(self.controller, self.window)
         self._sync_after_sign_in = then_sync
         dialog.accepted.connect(self._signed_in)
+        dialog.rejected.connect(self.controller.drop_travel_request)
         dialog.finished.connect(lambda _r: self._forget(dialog))
         self.dialog = dialog
         dialog.open()
@@ -186,6 +187,7 @@ class SyncUi:
                 self.controller.sync_now(interactive=True)
 
         dialog.accepted.connect(saved)
+        dialog.rejected.connect(self.controller.drop_travel_request)
         dialog.finished.connect(lambda _r: self._forget(dialog))
         self.dialog = dialog
         dialog.open()

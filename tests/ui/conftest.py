@@ -151,8 +151,12 @@ def notifier() -> Notifier:
 
 
 @pytest.fixture
-def ops(notifier: Notifier) -> Iterator[Operations]:
-    """The operation runner; shut down (and waited for) after the test."""
+def ops(notifier: Notifier, make_vault: Any) -> Iterator[Operations]:
+    """The operation runner; shut down (and waited for) after the test.
+
+    It depends on ``make_vault`` so that it is torn down first: a background read still
+    running on a vault that the fixture closes would use a closed SQLCipher connection
+    (a segmentation fault, seen as a rare flake)."""
     operations = Operations(notifier)
     yield operations
     operations.shutdown()
@@ -184,8 +188,9 @@ def vault(make_vault: Callable[..., Any]) -> Any:
 
 
 @pytest.fixture
-def make_shell(qapp: QApplication, qtbot: Any) -> Iterator[Callable[..., Any]]:
-    """Build app shells (offscreen); each is shut down after the test like a real quit."""
+def make_shell(qapp: QApplication, qtbot: Any, make_vault: Any) -> Iterator[Callable[..., Any]]:
+    """Build app shells (offscreen); each is shut down after the test like a real quit
+    (before ``make_vault`` closes the test's vaults: see ``ops``)."""
     from ui.app import Shell
     from ui.settings import app_settings
 

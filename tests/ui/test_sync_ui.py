@@ -47,8 +47,7 @@ def _signed_in_store(running: RunningServer) -> MemoryTokenStore:
 @pytest.fixture
 def storage(warmed_storage: Path, tmp_path: Path) -> Path:  # noqa: F811
     """A copy of the session's warmed server storage (3 cases, DICOM already rendered:
-    concurrent rendering is the server's cost, and its JPEG 2000 encoder is not
-    thread-safe, see /work/notes/OPENJPEG_ENCODE_THREADS.md)."""
+    rendering is the server's cost, not the sync's)."""
     copy = tmp_path / "srv"
     shutil.copytree(warmed_storage, copy)
     return copy
@@ -222,6 +221,45 @@ def test_offline_is_shown_and_retried_with_backoff_until_the_platform_is_back(
             again.stop()
 
 
+def test_a_withdrawn_case_leaves_a_row_saying_its_unsent_draft_was_kept(
+    synced_shell: Any, server: RunningServer, vault: Any, qtbot: QtBot
+) -> None:
+    shell = synced_shell
+    shell.sync.configure(PlatformConfig(server.fhir_base), store=_signed_in_store(server))
+    assert _run(shell, qtbot).state == "complete"
+    vault.write_sync(
+        lambda conn: conn.execute(
+            "INSERT INTO drafts (draft_id, case_id, body, updated_at) VALUES (?, ?, ?, ?)",
+            ("d-1", "syn-0001-task", "Synthetic draft opinion", "2026-11-29T10:00:00Z"),
+        )
+    )
+    with admin(server) as staff:
+        staff.post("/withdraw", json={"case": "SYN-0001"}).raise_for_status()
+    assert _run(shell, qtbot).state == "complete"
+    _wait_rows(shell, qtbot, lambda t: "Withdrawn — unsent draft kept" in t)
+    texts = _sync_texts(shell)
+    assert len(texts) == 3 and sum(t.startswith("Ready offline") for t in texts) == 2
+    view = shell.window.worklist
+    assert view.select_case("syn-0001-task")
+    row = view.table.selectionModel().selectedRows()[0].row()
+    assert view.proxy.data(view.proxy.index(row, Column.STATUS)) == "Removed by the platform"
+    # Nothing of the patient is left in that row.
+    assert view.proxy.data(view.proxy.index(row, Column.PATIENT)) == "—"
+
+
+def test_syncs_run_by_themselves_at_start_and_periodically(
+    synced_shell: Any, server: RunningServer, qtbot: QtBot
+) -> None:
+    shell = synced_shell
+    shell.sync.configure(PlatformConfig(server.fhir_base), store=_signed_in_store(server))
+    shell.sync._periodic.setInterval(300)
+    shell.sync.start()
+    assert shell.sync.state is SyncState.SYNCING  # at start, without being asked
+    qtbot.waitUntil(lambda: shell.sync.runs >= 3, timeout=SYNC_TIMEOUT)
+    qtbot.waitUntil(lambda: not shell.sync.running(), timeout=SYNC_TIMEOUT)
+    assert shell.sync.last_report.state == "complete"
+
+
 def test_pinning_from_the_worklist_persists_in_the_vault(
     synced_shell: Any, vault: Any, qtbot: QtBot
 ) -> None:
@@ -378,3 +416,36 @@ def test_controller_without_vault_or_platform_does_nothing(ops: Any, notifier: A
     assert controller.state is SyncState.UNCONFIGURED
     controller.shutdown()
     controller.close()
+
+
+def test_prepare_for_travel_while_signed_out_signs_in_first(
+    synced_shell: Any, server: RunningServer, qtbot: QtBot
+) -> None:
+    shell = synced_shell
+    shell.sync.open_browser = demo_browser()
+    shell.sync.configure(PlatformConfig(server.fhir_base), store=MemoryTokenStore())
+    shell.sync_ui.travel_action.trigger()
+    assert shell.sync_ui.dialog is not None
+    assert shell.sync_ui.dialog.objectName() == "signInDialog"
+    qtbot.waitUntil(
+        lambda: isinstance(shell.sync_ui.dialog, TravelSummaryDialog), timeout=SYNC_TIMEOUT
+    )
+    assert len(shell.sync_ui.dialog.summary.ready) == 3
+    shell.sync_ui.dialog.reject()
+
+
+def test_locking_closes_the_sign_in_and_stops_waiting_for_the_browser(
+    synced_shell: Any, server: RunningServer, qtbot: QtBot
+) -> None:
+    shell = synced_shell
+    opened = threading.Event()
+    shell.sync.open_browser = lambda _url: opened.set()
+    shell.sync.configure(PlatformConfig(server.fhir_base), store=MemoryTokenStore())
+    shell.sync_ui.travel_action.trigger()
+    qtbot.waitUntil(opened.is_set, timeout=10_000)
+    with qtbot.waitSignal(shell.ops.idle, timeout=10_000):
+        shell.window.lock("requested")
+    assert shell.sync_ui.dialog is None
+    assert shell.sync.state is SyncState.SIGNED_OUT
+    # The abandoned travel request does not pop up after a later sync.
+    assert not shell.sync._travel_pending
