@@ -81,8 +81,24 @@ def _v2_sync(conn: Connection) -> None:
     v2_sync(conn)
 
 
+def _v3_workspace(conn: Connection) -> None:
+    """What the review workspace shows that v2 did not keep.
+
+    Lab results get their panel (the flowsheet groups rows by it) and the reference
+    range as the platform wrote it (shown verbatim, never recomputed); studies get their
+    source, because a study imported from a patient's CD is not the platform's and must
+    never be purged or reported as synced.
+    """
+    conn.execute("ALTER TABLE lab_results ADD COLUMN panel TEXT")
+    conn.execute("ALTER TABLE lab_results ADD COLUMN range_text TEXT")
+    conn.execute(
+        "ALTER TABLE studies ADD COLUMN source TEXT NOT NULL DEFAULT 'platform'"
+        " CHECK (source IN ('platform', 'import'))"
+    )
+
+
 #: Forward migrations; index i upgrades version i to i + 1. Append only.
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_sync]
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_sync, _v3_workspace]
 LATEST_VERSION = len(MIGRATIONS)
 
 

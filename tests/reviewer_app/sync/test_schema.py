@@ -88,7 +88,7 @@ def test_v1_database_with_data_migrates_to_v2(tmp_path: Path) -> None:
     conn = connect(path, key, writer=True)
     try:
         configure_writer(conn)
-        assert migrate(conn) == 2
+        assert migrate(conn, MIGRATIONS[:2]) == 2
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
         check_v2(conn)
         assert quick_check(conn) == ["ok"]

@@ -100,6 +100,30 @@ def _check_v2(conn: Connection) -> None:
     assert conn.execute("SELECT patient_name FROM cases").fetchall() == [("Synthetic",)]
 
 
+def _seed_v2_sync(conn: Connection) -> None:
+    """Synced labs and a study at v2, which the workspace schema (v3) must keep."""
+    conn.execute(
+        "INSERT INTO lab_results (case_id, lab_id, code, value, unit, low, high)"
+        " VALUES ('c1', 'l1', '718-7', 13.5, 'g/dL', 12.0, 16.0)"
+    )
+    conn.execute("INSERT INTO studies (case_id, study_uid, modalities) VALUES ('c1', '1.2', 'CT')")
+
+
+def _check_v3(conn: Connection) -> None:
+    tables = _tables(conn)
+    assert {"panel", "range_text"} <= set(tables["lab_results"])
+    assert "source" in tables["studies"]
+    assert conn.execute("SELECT code, value, unit, panel FROM lab_results").fetchall() == [
+        ("718-7", 13.5, "g/dL", None)
+    ]
+    # Studies synced before v3 came from the platform.
+    assert conn.execute("SELECT study_uid, source FROM studies").fetchall() == [("1.2", "platform")]
+    conn.execute("BEGIN")
+    with pytest.raises(Exception, match="CHECK"):
+        conn.execute("INSERT INTO studies (case_id, study_uid, source) VALUES ('c', 's', 'x')")
+    conn.execute("ROLLBACK")
+
+
 @dataclass(frozen=True)
 class Case:
     seed: Callable[[Connection], None]
@@ -110,6 +134,7 @@ class Case:
 CASES: dict[int, Case] = {
     1: Case(seed=_seed_nothing, check=_check_v1),
     2: Case(seed=_seed_v1_work, check=_check_v2),
+    3: Case(seed=_seed_v2_sync, check=_check_v3),
 }
 
 
