@@ -9,6 +9,7 @@ stored there with STOW-RS, and the Endpoint points at it.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 from collections.abc import Iterator
@@ -62,10 +63,33 @@ def endpoint_resource(address: str) -> dict[str, Any]:
     }
 
 
+# The synthetic cases are dated from a fixed day (so they are the same bytes every run);
+# this is the day their worklist dates are centred on. At load time the Task's dates are
+# moved by (today - this day), so a demo worklist shows cases due soon and a few overdue,
+# whenever it is run, instead of every case long overdue.
+_SYNTH_TODAY = dt.date(2026, 10, 1)
+
+
+def _move_to_today(task: dict[str, Any], today: dt.date) -> None:
+    shift = today - _SYNTH_TODAY
+    period = task.get("restriction", {}).get("period", {})
+    for holder, key in ((period, "end"), (task, "authoredOn")):
+        if isinstance(holder.get(key), str):
+            moved = dt.datetime.fromisoformat(holder[key]) + shift
+            holder[key] = moved.isoformat()
+
+
 def _task(
-    resource: dict[str, Any], case_key: str, specialty: str, owner: str | None, retention_days: int
+    resource: dict[str, Any],
+    case_key: str,
+    specialty: str,
+    owner: str | None,
+    retention_days: int,
+    *,
+    today: dt.date,
 ) -> dict[str, Any]:
     task = dict(resource)
+    _move_to_today(task, today)
     if owner:
         account = next(a for a in ACCOUNTS if a.practitioner_id == owner)
         task["owner"] = {"reference": f"Practitioner/{owner}", "display": account.display}
@@ -101,6 +125,7 @@ def load(
     unassigned: int = 0,
     omit_instances: bool = False,
     retention_days: int = DEFAULT_RETENTION_DAYS,
+    today: dt.date | None = None,
 ) -> dict[str, Any]:
     """Fill an empty store with ``cases`` synthetic cases; return the instance specs by
     SOP Instance UID (the renderers). The last ``unassigned`` cases have no owner yet;
@@ -119,7 +144,12 @@ def load(
                 resource = json.loads(json.dumps(generated))  # private copy
                 if resource["resourceType"] == "Task":
                     resource = _task(
-                        resource, bundle.case_key, bundle.specialty, owner, retention_days
+                        resource,
+                        bundle.case_key,
+                        bundle.specialty,
+                        owner,
+                        retention_days,
+                        today=today or dt.date.today(),
                     )
                 elif resource["resourceType"] == "ImagingStudy":
                     resource["endpoint"] = [{"reference": f"Endpoint/{ENDPOINT_ID}"}]
