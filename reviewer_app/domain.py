@@ -132,6 +132,10 @@ class LabResult:
     low: float | None
     high: float | None
     interpretation: str | None
+    #: The panel it was ordered in ("Full blood count"), when the platform names one.
+    panel: str | None = None
+    #: The reference range as the laboratory wrote it (never recomputed or converted).
+    range_text: str | None = None
 
 
 @dataclass(frozen=True)

@@ -327,3 +327,61 @@ class UndecodableImage(ReviewerError):
         # place. The reason names the file's encoding or damage, never its contents.
         super().__init__(f"This image cannot be shown: {reason}.")
         self.reason = reason
+
+
+# --- review workspace ---------------------------------------------------------------------
+
+
+class CaseNotFound(VaultError):
+    """This case is no longer in the local vault."""
+
+    title = "Case not found"
+    hint = (
+        "It may have been withdrawn, reassigned or removed after its retention period. "
+        "Refresh the worklist."
+    )
+
+
+# --- records (PDF documents) ----------------------------------------------------------------
+
+
+class UnreadableRecord(ReviewerError):
+    """This record cannot be shown."""
+
+    title = "Record cannot be shown"
+    hint = "Ask the referring team to send the document again."
+
+
+class EncryptedDocument(UnreadableRecord):
+    """This record is password-protected, so Reviewer cannot show it."""
+
+    title = "Password-protected record"
+    hint = "Ask the referring team to send it again without a password."
+
+
+class DamagedDocument(UnreadableRecord):
+    """This record is damaged: its PDF file cannot be read."""
+
+    title = "Damaged record"
+
+
+class EmptyDocument(UnreadableRecord):
+    """This record is empty: its PDF file has no pages."""
+
+    title = "Empty record"
+
+
+class NotAPdf(UnreadableRecord):
+    """This record is not a PDF file, so Reviewer cannot show it."""
+
+    title = "Not a PDF"
+
+
+class NothingToImport(ReviewerError):
+    """A folder chosen for import holds no DICOM image Reviewer can add to the case."""
+
+    title = "Nothing to import"
+    hint = (
+        "Choose the folder of the CD or USB stick (the one with DICOMDIR), or a folder "
+        "that contains DICOM files."
+    )

@@ -1,8 +1,9 @@
 """The main window: menu, worklist, status bar, and the lock that hides them.
 
-The central area is a stack of two pages: the content (the worklist for now) and the
-lock screen. Locking switches to the lock screen *and* empties the views, closes open
-dialogs and menus, and keeps the window title free of patient data, so nothing about
+The central area is a stack of pages: the worklist, the review workspace (one Case,
+built when the first case is opened) and the lock screen. Locking switches to the lock
+screen *and* empties the views (worklist, banner and every pane), closes open dialogs and
+menus, and keeps the window title free of patient data, so nothing about
 a patient is left on screen or in a widget while the specialist is away. The window
 starts locked when it opens an existing profile.
 """
@@ -39,7 +40,9 @@ from ui.qt import (
     qVersion,
 )
 from ui.worklist import WorklistView
-from ui.worklist_model import Column
+from ui.worklist_model import CASE_ID_ROLE, Column
+from ui.workspace.page import WorkspacePage
+from ui.workspace.panes import default_panes
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,7 @@ class MainWindow(QMainWindow):
         idle_ms: int | None = None,
         watch_session: bool = True,
         on_theme: Callable[[theme.Theme], None] | None = None,
+        pane_factory: Callable[[Operations], list[Any]] | None = None,
     ) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
@@ -82,6 +86,11 @@ class MainWindow(QMainWindow):
         self._idle_override = idle_ms
 
         self.worklist = WorklistView(ops, notifier)
+        self.worklist.case_activated.connect(self.open_case)
+        # Built at the first opened case: the panes are heavy and most starts are a
+        # glance at the worklist.
+        self.workspace: WorkspacePage | None = None
+        self.pane_factory = pane_factory or default_panes
         self.lock_screen = LockScreen(ops, resources.icon("lock"))
         self.lock_screen.unlocked.connect(self._on_unlocked)
         self.pages = QStackedWidget()
@@ -183,6 +192,8 @@ class MainWindow(QMainWindow):
         if self._idle_override is None:
             minutes = getattr(getattr(vault, "lock", None), "idle_minutes", 5)
             self.idle.set_interval_ms(IdleTracker.minutes_to_ms(minutes))
+        if self.workspace is not None:
+            self.workspace.set_vault(vault)
         if not self._locked:
             self.worklist.set_vault(vault)
 
@@ -212,6 +223,8 @@ class MainWindow(QMainWindow):
         self.idle.stop()
         self._close_transient_windows()
         self.worklist.clear()
+        if self.workspace is not None:
+            self.workspace.clear()
         self.pages.setCurrentWidget(self.lock_screen)
         self.lock_screen.activate(unlocker, retry_after=retry_after, hint=hint or self._lock_hint)
         self.lock_action.setEnabled(False)
@@ -242,14 +255,63 @@ class MainWindow(QMainWindow):
             self.attach_vault(result)
         self._locked = False
         self.lock_screen.deactivate()
-        self.pages.setCurrentWidget(self.worklist)
         self.lock_action.setEnabled(True)
         self._update_title()
         self.worklist.set_vault(self.vault)
-        self.worklist.table.setFocus()
+        workspace = self.workspace
+        if workspace is not None and workspace.requested_case_id() is not None:
+            # Back to the case that was open, read again from the vault.
+            workspace.set_vault(self.vault)
+            self.pages.setCurrentWidget(workspace)
+            workspace.reload()
+            workspace.setFocus()
+        else:
+            self.pages.setCurrentWidget(self.worklist)
+            self.worklist.table.setFocus()
         self.idle.start()
         log.info("unlocked")
         self.lock_changed.emit(False)
+
+    # -- workspace ---------------------------------------------------------------------
+    def ensure_workspace(self) -> WorkspacePage:
+        """The workspace page (built on first use)."""
+        if self.workspace is None:
+            self.workspace = WorkspacePage(
+                self.ops,
+                self.settings,
+                self.pane_factory(self.ops),
+                case_order=self.worklist_order,
+            )
+            self.workspace.back_requested.connect(self.show_worklist)
+            self.workspace.set_vault(self.vault)
+            self.pages.insertWidget(1, self.workspace)
+        return self.workspace
+
+    def open_case(self, case_id: str) -> None:
+        """Show ``case_id`` in the workspace (from the worklist: double-click, Enter)."""
+        if self._locked or self.vault is None:
+            return
+        workspace = self.ensure_workspace()
+        self.pages.setCurrentWidget(workspace)
+        workspace.open_case(case_id)
+        workspace.setFocus()
+
+    def show_worklist(self) -> None:
+        """Close the case and go back to the worklist, its row selected."""
+        case_id = None
+        if self.workspace is not None:
+            case_id = self.workspace.requested_case_id()
+            self.workspace.close_case()
+        self.pages.setCurrentWidget(self.worklist)
+        if case_id is not None:
+            self.worklist.select_case(case_id)
+        self.worklist.table.setFocus()
+
+    def worklist_order(self) -> list[str]:
+        """The case_ids in the order the worklist shows them (sort and filter applied)."""
+        proxy = self.worklist.proxy
+        ids = (proxy.data(proxy.index(row, 0), CASE_ID_ROLE) for row in range(proxy.rowCount()))
+        return [str(case_id) for case_id in ids if case_id]
 
     def start_unlocked(self) -> None:
         """Show the content now (a profile just created) and start the idle timer."""
@@ -298,6 +360,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue(_GEOMETRY_KEY, self.saveGeometry())
         self.settings.setValue(_STATE_KEY, self.saveState())
         self.settings.setValue(_HEADER_KEY, self.worklist.header_state())
+        if self.workspace is not None:
+            self.workspace.save_layout()
         self.settings.sync()
 
     def shutdown(self) -> None:

@@ -112,7 +112,8 @@ class MultipartParser:
         self._buffer = bytearray()
         self._state = self._PREAMBLE
         self._headers: dict[str, str] = {}
-        self._body = bytearray()
+        # In the body state: buffer bytes already known not to start a delimiter.
+        self._scanned = 0
         self._parts_seen = 0
         self._preamble_skipped = 0
 
@@ -186,7 +187,7 @@ class MultipartParser:
                 # No headers at all: the empty line comes at once.
                 del buf[:2]
                 self._state = self._BODY
-                self._body = bytearray()
+                self._scanned = 0
                 return True
             end = buf.find(b"\r\n\r\n")
             if end < 0:
@@ -196,34 +197,31 @@ class MultipartParser:
             self._headers = _parse_headers(bytes(buf[:end]))
             del buf[: end + 4]
             self._state = self._BODY
-            self._body = bytearray()
+            self._scanned = 0
             return True
 
         if self._state == self._BODY:
-            at = buf.find(self._delimiter)
+            # The body stays in the buffer until its delimiter is found, then leaves it in
+            # one copy; each search starts where the last one could not have matched, so
+            # every byte is scanned about once (a 500 KB instance arrives in ~8 reads).
+            at = buf.find(self._delimiter, self._scanned)
             if at < 0:
-                # Move all but a possible partial delimiter into the body.
-                movable = len(buf) - (len(self._delimiter) - 1)
-                if movable > 0:
-                    self._grow_body(buf[:movable])
-                    del buf[:movable]
+                self._scanned = max(len(buf) - (len(self._delimiter) - 1), 0)
+                if self._scanned > self._max_part_size:
+                    raise SizeLimitExceeded("DICOM instance", self._scanned, self._max_part_size)
                 return False
-            self._grow_body(buf[:at])
+            if at > self._max_part_size:
+                raise SizeLimitExceeded("DICOM instance", at, self._max_part_size)
+            with memoryview(buf) as view:
+                body = bytes(view[:at])
             del buf[: at + len(self._delimiter)]
-            done.append(Part(self._headers, bytes(self._body)))
+            done.append(Part(self._headers, body))
             self._parts_seen += 1
-            self._body = bytearray()
+            self._scanned = 0
             self._state = self._AFTER_DELIMITER
             return True
 
         return False
-
-    def _grow_body(self, data: bytes | bytearray) -> None:
-        if len(self._body) + len(data) > self._max_part_size:
-            raise SizeLimitExceeded(
-                "DICOM instance", len(self._body) + len(data), self._max_part_size
-            )
-        self._body += data
 
 
 def _parse_headers(block: bytes) -> dict[str, str]:

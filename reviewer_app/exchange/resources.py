@@ -44,6 +44,9 @@ RETENTION_URL = "https://reviewer.example/fhir/StructureDefinition/local-retenti
 # the concept, so matching on it keeps the app working with any of them.
 _TASK_INPUT_SUFFIX = "/CodeSystem/task-input"
 _RETENTION_SUFFIX = "/StructureDefinition/local-retention"
+# The panel an Observation was ordered in, as a second category coding (docs/exchange.md).
+LAB_PANEL_SYSTEM = "https://reviewer.example/fhir/CodeSystem/lab-panel"
+_LAB_PANEL_SUFFIX = "/CodeSystem/lab-panel"
 DEFAULT_RETENTION_DAYS = 30
 LAB_CATEGORY = "laboratory"
 
@@ -432,8 +435,60 @@ def _quantity(f: _Fields, value: Any, field: str) -> tuple[float | None, str | N
     return number, unit
 
 
+def _number_text(value: Any) -> str:
+    """A JSON number as the server wrote it: ``16`` stays "16", ``12.0`` stays "12.0"
+    (Python's float repr is the shortest text that reads back to the same number)."""
+    return str(value) if isinstance(value, int) else repr(value)
+
+
+def _bound_text(f: _Fields, value: Any, field: str) -> tuple[str, str | None] | None:
+    q = f.obj(value, field)
+    if q is None or f.number(q.get("value"), f"{field}.value") is None:
+        return None
+    unit = f.string(q.get("unit"), f"{field}.unit") or f.string(q.get("code"), f"{field}.code")
+    return _number_text(q["value"]), unit
+
+
+def _range_text(f: _Fields, entry: dict[str, Any]) -> str | None:
+    """The reference range as written: its ``text``, else built from low/high with their
+    units exactly as given (a range in other units is shown so, never converted)."""
+    text = f.text(entry.get("text"), "referenceRange.text")
+    if text:
+        return text
+    low = _bound_text(f, entry.get("low"), "referenceRange.low")
+    high = _bound_text(f, entry.get("high"), "referenceRange.high")
+    if low and high:
+        if low[1] == high[1]:
+            return f"{low[0]}\u2013{high[0]}" + (f" {low[1]}" if low[1] else "")
+        return " \u2013 ".join(" ".join(p for p in bound if p) for bound in (low, high))
+    if high:
+        return " ".join(p for p in ("\u2264", *high) if p)
+    if low:
+        return " ".join(p for p in ("\u2265", *low) if p)
+    return None
+
+
+def _lab_panel(f: _Fields) -> str | None:
+    """The panel named by a lab-panel category coding: its display text, else its code."""
+    for concept in f.objects(f.data.get("category"), "category"):
+        for coding in _codings(f, concept, "category"):
+            system = coding.get("system")
+            if isinstance(system, str) and system.endswith(_LAB_PANEL_SUFFIX):
+                return (
+                    f.text(concept.get("text"), "category.text")
+                    or f.text(coding.get("display"), "category.coding.display")
+                    or f.text(coding.get("code"), "category.coding.code")
+                    or None
+                )
+    return None
+
+
 def parse_lab(resource: Any) -> LabResult:
-    """A laboratory Observation; valueQuantity or valueString, range optional."""
+    """A laboratory Observation; valueQuantity or valueString, range optional.
+
+    A censored quantity (``comparator`` "<", ">"…) is kept as text ("<0.1"), never as a
+    plain number: plotted or compared as 0.1 it would say something the lab did not.
+    """
     f = _Fields(resource, "Observation")
     data = f.data
     code_obj = f.obj(data.get("code"), "code")
@@ -445,12 +500,27 @@ def parse_lab(resource: Any) -> LabResult:
     code = f.string(first.get("code"), "code.coding.code") if first else None
     value, unit = _quantity(f, data.get("valueQuantity"), "valueQuantity")
     value_text = f.text(data.get("valueString"), "valueString") or None
+    quantity = data.get("valueQuantity")
+    if isinstance(quantity, dict) and value is not None and "comparator" in quantity:
+        comparator = quantity["comparator"]
+        if comparator not in ("<", "<=", ">=", ">"):
+            raise f.fail("valueQuantity.comparator", "not a FHIR comparator")
+        value_text = comparator + _number_text(quantity["value"])
+        value = None
     low = high = None
+    range_text = None
     ranges = f.objects(data.get("referenceRange"), "referenceRange")
     if ranges:
         low, low_unit = _quantity(f, ranges[0].get("low"), "referenceRange.low")
         high, high_unit = _quantity(f, ranges[0].get("high"), "referenceRange.high")
+        # A bound in another unit than the value is shown (range_text) but never compared
+        # or plotted against it: that would need a conversion, and units are not converted.
+        if unit and low_unit and low_unit != unit:
+            low = None
+        if unit and high_unit and high_unit != unit:
+            high = None
         unit = unit or low_unit or high_unit
+        range_text = _range_text(f, ranges[0])
     interpretation = None
     interp = f.objects(data.get("interpretation"), "interpretation")
     if interp:
@@ -473,6 +543,8 @@ def parse_lab(resource: Any) -> LabResult:
         low=low,
         high=high,
         interpretation=interpretation,
+        panel=_lab_panel(f),
+        range_text=range_text,
     )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
+from pydicom.valuerep import PersonName
 
 #: Values longer than this are cut, with "…".
 MAX_VALUE_CHARS = 120
@@ -80,7 +81,8 @@ def value_text(elem: DataElement) -> str:
         return f"<{kind}, {size} bytes>"
     if isinstance(value, bytes | bytearray):
         return f"<binary data, {len(value)} bytes>"
-    if isinstance(value, str | int | float) or not hasattr(value, "__iter__"):
+    # A PersonName iterates over its characters: it is one value, not many.
+    if isinstance(value, str | int | float | PersonName) or not hasattr(value, "__iter__"):
         text = str(value)
     else:
         values = list(value)

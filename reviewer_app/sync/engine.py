@@ -28,6 +28,7 @@ network failing marks the run ``offline`` and leaves the rest pending for the ne
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -42,7 +43,7 @@ from reviewer_app.domain import CaseTask
 from reviewer_app.errors import HashMismatch, ReviewerError, ServerUnreachable, SignInRequired
 from reviewer_app.exchange import PlatformSession, RetryPolicy
 from reviewer_app.exchange.http import origin
-from reviewer_app.sync import local
+from reviewer_app.sync import local, series
 from reviewer_app.sync.batch import InstanceBatcher
 from reviewer_app.sync.events import (
     CaseProgress,
@@ -67,8 +68,10 @@ from reviewer_app.sync.remote import (
     Remote,
     Unreadable,
     error_text,
+    instance_uid,
     is_network,
 )
+from reviewer_app.sync.series import SeriesJob
 from reviewer_app.vault import PartialObject, Vault
 
 log = logging.getLogger(__name__)
@@ -104,6 +107,8 @@ class SyncEngine:
         self.remote = Remote(session, retry=retry, cancel=self._cancel)
         self._server = origin(session.fhir_base)
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="sync-transfer")
+        # Encrypts and writes the instances a series stream brings in.
+        self._store_pool = ThreadPoolExecutor(workers, thread_name_prefix="sync-store")
         self._batcher = InstanceBatcher(vault, monotonic=monotonic)
         self._lock = threading.Lock()
         self._run_lock = threading.Lock()
@@ -124,6 +129,7 @@ class SyncEngine:
         """Stop the transfer threads: anything in flight is cancelled (kept partial)."""
         self._cancel.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._store_pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> SyncEngine:
         return self
@@ -342,14 +348,89 @@ class SyncEngine:
                 else:
                     self._unknown_sizes += 1
         self.on_event(PhaseStarted(phase, len(items)))
+        jobs: list[WorkItem | SeriesJob] = (
+            series.plan(self.vault, items) if phase is Phase.IMAGING else list(items)
+        )
         try:
-            self._wait([self._pool.submit(self._transfer, item) for item in items])
+            futures = [
+                self._pool.submit(self._stream_series, job)
+                if isinstance(job, SeriesJob)
+                else self._pool.submit(self._transfer_one, job)
+                for job in jobs
+            ]
+            # What a series stream did not bring comes one instance per request.
+            leftovers = [item for future in futures for item in future.result()]
+            self._wait([self._pool.submit(self._transfer, item) for item in leftovers])
         finally:
             self._batcher.wait()
 
     def _wait(self, futures: list[Future[None]]) -> None:
         for future in futures:
             future.result()
+
+    def _transfer_one(self, item: WorkItem) -> list[WorkItem]:
+        self._transfer(item)
+        return []
+
+    def _stream_series(self, job: SeriesJob) -> list[WorkItem]:
+        """Fetch a series as one stream; return its items that did not arrive in it.
+
+        Each part that is DICOM and one of the pending instances (by its SOP Instance
+        UID) is handed to the store threads at once, so receiving never waits for
+        encryption or the disk; parts that are anything else (not DICOM, not asked for,
+        a repeat) are skipped, and their items are fetched on their own afterwards,
+        where a bad one fails with its specific error. A stream cut short (dropped
+        connection, server error, malformed body) leaves the rest to the same path.
+        """
+        if self._stopped():
+            return []
+        wanted = {item.ref: item for item in job.items}
+        stores: list[Future[None]] = []
+        # Bounds the parts received but not yet stored (memory), and lets the
+        # receiver run ahead of the disk by that much.
+        slots = threading.BoundedSemaphore(2 * self.workers)
+        stream = self.remote.stream_series(job.dicomweb_base, job.study_uid, job.series_uid)
+        try:
+            with contextlib.closing(stream):
+                for data in stream:
+                    with self._lock:
+                        self._fetched += len(data)
+                    uid = instance_uid(data)
+                    item = wanted.pop(uid, None) if uid is not None else None
+                    if item is None:
+                        continue
+                    self.on_event(ItemStarted(item.case_id, item.kind, item.ref, item.phase))
+                    slots.acquire()
+                    stores.append(self._store_pool.submit(self._store_streamed, item, data, slots))
+                    if self._stopped():
+                        break
+        except Cancelled:
+            pass
+        except SignInRequired as exc:
+            self._sign_in = exc
+            self._cancel.set()
+        except Exception as exc:
+            if not isinstance(exc, ReviewerError):
+                log.warning("a series stream failed unexpectedly (%s)", type(exc).__name__)
+        for future in stores:
+            future.result()
+        if self._stopped():
+            return []
+        return [item for item in job.items if item.ref in wanted]
+
+    def _store_streamed(
+        self, item: WorkItem, data: bytes, slots: threading.BoundedSemaphore
+    ) -> None:
+        try:
+            if self._cancel.is_set():
+                return  # Still pending: the next run fetches it.
+            _, size = self._batcher.store(item, data)
+        except Exception as exc:
+            self._failed(item, exc, len(data))
+            return
+        finally:
+            slots.release()
+        self._finished(item, size, len(data))
 
     def _transfer(self, item: WorkItem) -> None:
         if self._stopped():
@@ -376,6 +457,9 @@ class SyncEngine:
         if item.kind == "record":
             # Instances are marked done in their batch's commit.
             local.item_done(self.vault, item, object_id, size)
+        self._finished(item, size, fetched[0])
+
+    def _finished(self, item: WorkItem, size: int, fetched: int) -> None:
         with self._lock:
             self._items_done += 1
             self._bytes_done += size
@@ -384,9 +468,7 @@ class SyncEngine:
                 self._instance_bytes += size
                 self._unknown_sizes -= 1
         self.on_event(
-            ItemFinished(
-                item.case_id, item.kind, item.ref, item.phase, size=size, fetched=fetched[0]
-            )
+            ItemFinished(item.case_id, item.kind, item.ref, item.phase, size=size, fetched=fetched)
         )
         self._case_item_finished(item.case_id, failed=False)
         self._progress()

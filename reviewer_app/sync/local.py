@@ -232,8 +232,8 @@ def save_metadata(vault: Vault, meta: CaseMetadata) -> list[str]:
         for lab in meta.labs:
             conn.execute(
                 "INSERT OR REPLACE INTO lab_results (case_id, lab_id, status, code, name, "
-                "effective, value, value_text, unit, low, high, interpretation) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "effective, value, value_text, unit, low, high, interpretation, panel, "
+                "range_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     case_id,
                     lab.lab_id,
@@ -247,6 +247,8 @@ def save_metadata(vault: Vault, meta: CaseMetadata) -> list[str]:
                     lab.low,
                     lab.high,
                     lab.interpretation,
+                    lab.panel,
+                    lab.range_text,
                 ),
             )
         # What a list that failed (wholly or in part) does not show is kept, not dropped.

@@ -14,9 +14,9 @@ import hmac
 import io
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reviewer_app.domain import (
     CaseTask,
@@ -40,11 +40,17 @@ from reviewer_app.errors import (
 from reviewer_app.exchange import PlatformSession, RetryPolicy
 from reviewer_app.exchange import resources as parse
 from reviewer_app.exchange.http import check_declared_size, check_status, translate_errors
+from reviewer_app.sync.part10 import quick_sop_instance_uid
 from reviewer_app.vault import PartialObject
+
+if TYPE_CHECKING:
+    from pydicom.tag import BaseTag
 
 T = TypeVar("T")
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 TERMINAL_STATES = ("cancelled", "rejected", "entered-in-error")
+# (0008,0018) SOP Instance UID, as pydicom compares tags.
+_SOP_INSTANCE_UID = 0x00080018
 
 
 class Cancelled(Exception):
@@ -314,17 +320,52 @@ class Remote:
         check_instance(data, sop_uid)
         return data
 
+    def stream_series(
+        self, base: str, study_uid: str, series_uid: str
+    ) -> Generator[bytes, None, None]:
+        """Every instance of a series (WADO-RS), each as soon as its part is complete.
 
-def check_instance(data: bytes, sop_uid: str) -> None:
-    """NotDicom unless ``data`` parses as DICOM Part 10 and is instance ``sop_uid``."""
-    import pydicom
+        Not retried and not checked beyond the Part 10 prefix: the caller matches each
+        part to what it asked for by its SOP Instance UID (:func:`instance_uid`) and
+        fetches whatever did not arrive one by one. Close the iterator when done."""
+        client = self.session.dicomweb(base)
+        for instance in client.series(study_uid, series_uid):
+            if self.cancel.is_set():
+                raise Cancelled()
+            yield instance.data
+
+
+def _past_sop_instance_uid(tag: BaseTag, vr: str | None, length: int) -> bool:
+    return tag > _SOP_INSTANCE_UID
+
+
+def instance_uid(data: bytes) -> str | None:
+    """The SOP Instance UID of a DICOM Part 10 file, or None if it does not parse as one.
+
+    The common encodings are read directly (:mod:`reviewer_app.sync.part10`); anything
+    else goes to pydicom, which reads the file meta header and the dataset only up to
+    (0008,0018), before everything large."""
+    quick = quick_sop_instance_uid(data)
+    if quick is not None:
+        return quick
+    import pydicom.filereader
     from pydicom.errors import InvalidDicomError
 
     try:
-        dataset = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
-        found = str(dataset.get("SOPInstanceUID", ""))
-    except (InvalidDicomError, ValueError, TypeError, KeyError, EOFError, OSError) as exc:
-        raise NotDicom() from exc
+        dataset = pydicom.filereader.read_partial(
+            io.BytesIO(data), stop_when=_past_sop_instance_uid
+        )
+        found = dataset.get("SOPInstanceUID")
+    except (InvalidDicomError, ValueError, TypeError, KeyError, EOFError, OSError):
+        return None
+    return str(found) if found else None
+
+
+def check_instance(data: bytes, sop_uid: str) -> None:
+    """NotDicom unless ``data`` parses as DICOM Part 10 and is instance ``sop_uid``."""
+    found = instance_uid(data)
+    if found is None:
+        raise NotDicom()
     if found != sop_uid:
         raise NotDicom("The image received is not the one that was asked for; it was not stored.")
 

@@ -205,3 +205,4 @@ def make_shell(qapp: QApplication, qtbot: Any, make_vault: Any) -> Iterator[Call
     yield make
     for shell in shells:
         shell.shutdown()
+from tests.fixtures.synced_case import synced_case, synced_source  # noqa: F401

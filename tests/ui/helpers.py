@@ -53,8 +53,12 @@ def visible_texts(root: QWidget) -> list[str]:
             texts.append(widget.text())
         if isinstance(widget, QAbstractItemView) and widget.model() is not None:
             model = widget.model()
+            try:
+                columns = model.columnCount()
+            except TypeError:  # PySide6 keeps QAbstractListModel.columnCount private
+                columns = 1
             for row in range(model.rowCount()):
-                for column in range(model.columnCount()):
+                for column in range(columns):
                     index = model.index(row, column)
                     for role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
                         value = model.data(index, role)

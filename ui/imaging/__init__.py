@@ -1,0 +1,1 @@
+"""The Imaging pane: series browser, slice viewer, cine, measurements and tag browser."""

@@ -1,0 +1,428 @@
+"""The slice viewer: one image, its corner overlay, measurements, and the mouse and keys.
+
+A QGraphicsView whose scene is in image pixel coordinates (the pixmap sits at 0,0 with
+scale 1), so measurement points are (column, row) exactly as the core's geometry wants
+them. The view knows nothing of DICOM: the pane gives it a QImage, the overlay texts and
+a function that labels a measurement; the view reports what the user asks for (scroll,
+window drag, a measurement's points) through signals.
+
+Mouse: wheel scrolls slices (Ctrl+wheel zooms), right-drag changes the window, left-drag
+pans (or places measurement points in a measuring mode), middle-drag pans.
+Keys: arrows step a slice, Page Up/Down ten, Home/End the first/last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ui.qt import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetrics,
+    QGraphicsEllipseItem,
+    QGraphicsItem,
+    QGraphicsLineItem,
+    QGraphicsPixmapItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+    QGraphicsView,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QPixmap,
+    QPointF,
+    QRect,
+    QRectF,
+    Qt,
+    QTransform,
+    QWheelEvent,
+    QWidget,
+    Signal,
+)
+
+Point = tuple[float, float]
+#: How many points each measuring mode needs.
+MODE_POINTS = {"distance": 2, "angle": 3}
+CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
+
+
+def qimage_from(pixels: np.ndarray) -> QImage:
+    """A QImage owning a copy of uint8 grey (rows, cols) or RGB (rows, cols, 3) pixels."""
+    pixels = np.ascontiguousarray(pixels)
+    rows, cols = pixels.shape[:2]
+    fmt = QImage.Format.Format_RGB888 if pixels.ndim == 3 else QImage.Format.Format_Grayscale8
+    image = QImage(pixels.data, cols, rows, int(pixels.strides[0]), fmt)
+    # The QImage only borrows numpy's buffer; copy so it outlives the array.
+    return image.copy()
+
+
+class MeasurementLabel(QGraphicsSimpleTextItem):
+    """A measurement's text on a dark box, readable on any image at any zoom."""
+
+    def paint(self, painter: QPainter, option: object, widget: QWidget | None = None) -> None:
+        painter.fillRect(self.boundingRect().adjusted(-3, -1, 3, 1), QColor(0, 0, 0, 190))
+        super().paint(painter, option, widget)  # type: ignore[arg-type]
+
+
+class ImageView(QGraphicsView):
+    """Shows one image with its overlay; see the module docstring for the controls."""
+
+    #: Slices to move by (negative: towards the first).
+    scroll_requested = Signal(int)
+    #: Right-drag since the press: (dx, dy) in screen pixels; None on release.
+    window_dragged = Signal(object)
+    #: A measurement was completed: (mode, [points]).
+    measured = Signal(str, object)
+    zoom_changed = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("imageView")
+        self.setScene(QGraphicsScene(self))
+        self.setBackgroundBrush(QBrush(QColor("black")))
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        # The overlay is drawn in viewport coordinates: repaint it whole on every change.
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        self._pixmap = QGraphicsPixmapItem()
+        self._pixmap.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self.scene().addItem(self._pixmap)
+        self._has_image = False
+        self._fit = True
+        self._placeholder = ""
+        self._overlay: dict[str, list[str]] = {c: [] for c in CORNERS}
+        self._lossy = ""
+        self._mode = "browse"
+        self._points: list[Point] = []
+        self._pending: list[QGraphicsItem] = []
+        self._measurements: dict[object, list[QGraphicsItem]] = {}
+        self._slice_key: object = None
+        self._drag_button: Qt.MouseButton | None = None
+        self._press = QPointF()
+        self._last = QPointF()
+        self.label_for: Callable[[str, list[Point]], str] | None = None
+
+    # --- image ---------------------------------------------------------------------------
+
+    def set_image(self, image: QImage) -> None:
+        """Show ``image`` (same size as before: the zoom and pan stay)."""
+        size_changed = not self._has_image or image.size() != self._pixmap.pixmap().size()
+        self._pixmap.setPixmap(QPixmap.fromImage(image))
+        self._pixmap.setVisible(True)
+        self._has_image = True
+        self._placeholder = ""
+        if size_changed:
+            # A scene much larger than the image, so the image can be panned anywhere.
+            w, h = image.width(), image.height()
+            self.scene().setSceneRect(QRectF(-4 * w, -4 * h, 9 * w, 9 * h))
+            if self._fit:
+                self.fit()
+        self.viewport().update()
+
+    def show_placeholder(self, text: str) -> None:
+        """Show ``text`` in the image's place (an image that cannot be shown)."""
+        self._pixmap.setVisible(False)
+        self._placeholder = text
+        self.viewport().update()
+
+    def placeholder(self) -> str:
+        """The placeholder's text ("" while an image is shown)."""
+        return self._placeholder
+
+    def has_image(self) -> bool:
+        """Whether an image (not a placeholder) is shown."""
+        return self._has_image and self._pixmap.isVisible()
+
+    def image(self) -> QImage:
+        """The image shown (for tests and screenshots)."""
+        return self._pixmap.pixmap().toImage()
+
+    def clear(self) -> None:
+        """Show nothing: no image, no overlay, no measurements."""
+        self._pixmap.setPixmap(QPixmap())
+        self._has_image = False
+        self._placeholder = ""
+        self._overlay = {c: [] for c in CORNERS}
+        self._lossy = ""
+        self.clear_measurements()
+        self._fit = True
+        self.resetTransform()
+        self.viewport().update()
+
+    # --- overlay -------------------------------------------------------------------------
+
+    def set_overlay(self, corners: dict[str, list[str]], lossy: str = "") -> None:
+        """The corner texts, and the LOSSY mark's text ("" for none)."""
+        self._overlay = {c: list(corners.get(c, [])) for c in CORNERS}
+        self._lossy = lossy
+        self.viewport().update()
+
+    def overlay_text(self) -> str:
+        """Every overlay line, corner by corner (what tests and screen readers read)."""
+        lines = [line for c in CORNERS for line in self._overlay[c]]
+        if self._lossy:
+            lines.append(self._lossy)
+        return "\n".join(lines)
+
+    def overlay(self, corner: str) -> list[str]:
+        """The lines of one corner."""
+        return list(self._overlay[corner])
+
+    def lossy_mark(self) -> str:
+        """The LOSSY mark shown ("" when the image is not lossy)."""
+        return self._lossy
+
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        painter.save()
+        painter.resetTransform()
+        font = QFont(self.font())
+        font.setPointSizeF(max(9.0, font.pointSizeF()))
+        painter.setFont(font)
+        metrics = QFontMetrics(font)
+        area = self.viewport().rect().adjusted(8, 6, -8, -6)
+        if self._placeholder:
+            painter.setPen(QColor("#f0c040"))
+            box = area.adjusted(area.width() // 8, 0, -area.width() // 8, 0)
+            painter.drawText(
+                box, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder
+            )
+        line_h = metrics.height()
+        for corner in CORNERS:
+            lines = list(self._overlay[corner])
+            if corner == "bottom_right" and self._lossy:
+                lines.append(self._lossy)
+            top = corner.startswith("top")
+            right = corner.endswith("right")
+            for i, text in enumerate(lines):
+                y = area.top() + i * line_h if top else area.bottom() - (len(lines) - i) * line_h
+                width = metrics.horizontalAdvance(text)
+                x = area.right() - width if right else area.left()
+                if corner == "bottom_right" and self._lossy and i == len(lines) - 1:
+                    # The LOSSY mark: white on red, impossible to overlook.
+                    box = metrics.boundingRect(text).translated(x, y + metrics.ascent())
+                    painter.fillRect(box.adjusted(-4, -1, 4, 1), QColor(200, 0, 0, 220))
+                    painter.setPen(QColor("white"))
+                    painter.drawText(x, y + metrics.ascent(), text)
+                    continue
+                self._text(painter, x, y + metrics.ascent(), text)
+        painter.restore()
+
+    @staticmethod
+    def _text(painter: QPainter, x: int, y: int, text: str) -> None:
+        # A dark shadow keeps the text readable on any image (a stroked outline looks
+        # better but costs milliseconds per frame, and this is drawn on every slice).
+        painter.setPen(QColor(0, 0, 0, 230))
+        for dx, dy in ((1, 1), (-1, -1), (1, -1), (-1, 1)):
+            painter.drawText(x + dx, y + dy, text)
+        painter.setPen(QColor("#e8e8e8"))
+        painter.drawText(x, y, text)
+
+    # --- zoom and pan --------------------------------------------------------------------
+
+    def zoom(self) -> float:
+        """Screen pixels per image pixel."""
+        return float(self.transform().m11())
+
+    def fit(self) -> None:
+        """Fit the whole image in the view (and keep fitting on resize)."""
+        self._fit = True
+        if self._has_image:
+            self.fitInView(self._pixmap, Qt.AspectRatioMode.KeepAspectRatio)
+        self.zoom_changed.emit(self.zoom())
+
+    def one_to_one(self) -> None:
+        """One image pixel per screen pixel, centred."""
+        self._fit = False
+        self.resetTransform()
+        self.centerOn(self._pixmap)
+        self.zoom_changed.emit(self.zoom())
+
+    def zoom_by(self, factor: float) -> None:
+        """Zoom in (factor > 1) or out, around the mouse."""
+        new = self.zoom() * factor
+        if not 0.05 <= new <= 40:
+            return
+        self._fit = False
+        self.scale(factor, factor)
+        self.zoom_changed.emit(self.zoom())
+
+    def pan_by(self, dx: float, dy: float) -> None:
+        """Move the image by (dx, dy) screen pixels."""
+        self._fit = False
+        zoom = self.zoom() or 1.0
+        centre = self.mapToScene(self.viewport().rect().center())
+        self.centerOn(centre - QPointF(dx / zoom, dy / zoom))
+
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        if self._fit and self._has_image:
+            self.fit()
+
+    # --- measurements --------------------------------------------------------------------
+
+    def set_mode(self, mode: str) -> None:
+        """ "browse", "distance" or "angle"."""
+        self._mode = mode
+        self._cancel_pending()
+        cursor = Qt.CursorShape.CrossCursor if mode in MODE_POINTS else Qt.CursorShape.ArrowCursor
+        self.viewport().setCursor(cursor)
+
+    def mode(self) -> str:
+        return self._mode
+
+    def set_slice_key(self, key: object) -> None:
+        """Measurements belong to a slice: show those of ``key`` only."""
+        self._cancel_pending()
+        self._slice_key = key
+        for owner, items in self._measurements.items():
+            for item in items:
+                item.setVisible(owner == key)
+
+    def measurement_labels(self) -> list[str]:
+        """The labels of the current slice's measurements."""
+        return [
+            item.text().replace("\n", " ")
+            for item in self._measurements.get(self._slice_key, [])
+            if isinstance(item, QGraphicsSimpleTextItem)
+        ]
+
+    def clear_measurements(self) -> None:
+        """Remove every measurement of every slice."""
+        self._cancel_pending()
+        for items in self._measurements.values():
+            for item in items:
+                self.scene().removeItem(item)
+        self._measurements.clear()
+
+    def _pen(self) -> QPen:
+        pen = QPen(QColor("#40e0ff"), 1.5)
+        pen.setCosmetic(True)  # the same width at every zoom
+        return pen
+
+    def _add_point(self, point: Point) -> None:
+        self._points.append(point)
+        dot = QGraphicsEllipseItem(point[0] - 2, point[1] - 2, 4, 4)
+        dot.setPen(self._pen())
+        dot.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, False)
+        self.scene().addItem(dot)
+        self._pending.append(dot)
+        if len(self._points) >= 2:
+            a, b = self._points[-2], self._points[-1]
+            line = QGraphicsLineItem(a[0], a[1], b[0], b[1])
+            line.setPen(self._pen())
+            self.scene().addItem(line)
+            self._pending.append(line)
+        if len(self._points) == MODE_POINTS[self._mode]:
+            self._complete()
+
+    def _complete(self) -> None:
+        points = list(self._points)
+        label = self.label_for(self._mode, points) if self.label_for is not None else ""
+        # Long labels ("… at detector (not corrected for magnification)") on two lines.
+        text = MeasurementLabel(label.replace(" (", "\n("))
+        text.setBrush(QBrush(QColor("#60e8ff")))
+        font = QFont(self.font())
+        font.setPointSizeF(max(10.0, font.pointSizeF() + 1))
+        font.setBold(True)
+        text.setFont(font)
+        text.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+        if self._mode == "distance":
+            anchor = ((points[0][0] + points[1][0]) / 2, (points[0][1] + points[1][1]) / 2)
+        else:
+            anchor = points[1]
+        text.setPos(anchor[0], anchor[1])
+        # Below and right of its anchor in screen pixels, off the line it labels.
+        text.setTransform(QTransform.fromTranslate(6, 8))
+        self.scene().addItem(text)
+        items = [*self._pending, text]
+        self._measurements.setdefault(self._slice_key, []).extend(items)
+        self._pending = []
+        self._points = []
+        self.measured.emit(self._mode, points)
+
+    def _cancel_pending(self) -> None:
+        for item in self._pending:
+            self.scene().removeItem(item)
+        self._pending = []
+        self._points = []
+
+    # --- input ---------------------------------------------------------------------------
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120
+        if not steps:
+            return
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.zoom_by(1.25 if steps > 0 else 0.8)
+        else:
+            # Wheel away from the user: towards the first slice, as in most viewers.
+            self.scroll_requested.emit(-1 if steps > 0 else 1)
+        event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = Qt.Key(event.key())
+        moves = {
+            Qt.Key.Key_Up: -1,
+            Qt.Key.Key_Left: -1,
+            Qt.Key.Key_Down: 1,
+            Qt.Key.Key_Right: 1,
+            Qt.Key.Key_PageUp: -10,
+            Qt.Key.Key_PageDown: 10,
+            Qt.Key.Key_Home: -(10**9),
+            Qt.Key.Key_End: 10**9,
+        }
+        if key in moves:
+            self.scroll_requested.emit(moves[key])
+            event.accept()
+        elif key == Qt.Key.Key_Escape:
+            self._cancel_pending()
+        else:
+            super().keyPressEvent(event)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        button = event.button()
+        self._press = self._last = event.position()
+        if button == Qt.MouseButton.LeftButton and self._mode in MODE_POINTS:
+            if self._has_image:
+                p = self.mapToScene(event.position().toPoint())
+                self._add_point((p.x(), p.y()))
+            event.accept()
+            return
+        if button in (
+            Qt.MouseButton.LeftButton,
+            Qt.MouseButton.RightButton,
+            Qt.MouseButton.MiddleButton,
+        ):
+            self._drag_button = button
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._drag_button == Qt.MouseButton.RightButton:
+            delta = event.position() - self._press
+            self.window_dragged.emit((delta.x(), delta.y()))
+        elif self._drag_button is not None:
+            delta = event.position() - self._last
+            self.pan_by(delta.x(), delta.y())
+        self._last = event.position()
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._drag_button == Qt.MouseButton.RightButton:
+            self.window_dragged.emit(None)
+        self._drag_button = None
+        super().mouseReleaseEvent(event)
+
+    def contextMenuEvent(self, event: object) -> None:
+        # Right-drag is window/level; no context menu on the image.
+        return

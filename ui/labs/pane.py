@@ -1,0 +1,392 @@
+"""The Labs pane: a Case's lab results as a flowsheet or a list, and an analyte's trend.
+
+Implements the workspace's CasePane contract (``ui/workspace``): ``show_case`` replaces
+everything, ``clear`` shows nothing of any patient, ``open_ref("lab:<code>")`` selects and
+plots an analyte. The flowsheet is built on the operations pool; its result carries the
+case it was built for and is dropped if the pane has moved to another case meanwhile
+(showing one patient's results under another's name is the worst error this pane can
+make).
+"""
+
+from __future__ import annotations
+
+from reviewer_app.casefile import CaseFile
+from reviewer_app.labs.flowsheet import Analyte, Flowsheet, build_flowsheet
+from reviewer_app.labs.trend import trend_of
+from reviewer_app.vault import Vault
+from ui.labs.models import (
+    ANALYTE_ROLE,
+    FlowsheetFilter,
+    LabsFlowsheetModel,
+    LabsListModel,
+    ListColumn,
+    ListFilter,
+)
+from ui.labs.trend_plot import TrendPlot
+from ui.operations import OpContext, Operations
+from ui.qt import (
+    QAbstractItemView,
+    QButtonGroup,
+    QCheckBox,
+    QHBoxLayout,
+    QHeaderView,
+    QItemSelectionModel,
+    QLabel,
+    QLineEdit,
+    QModelIndex,
+    QPainter,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    QSplitter,
+    QStackedWidget,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    Qt,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+from ui.workspace.pane_header import PaneHeader
+
+REF_PREFIX = "lab:"
+
+
+class _TintDelegate(QStyledItemDelegate):
+    """Paints a cell's BackgroundRole (critical tint, panel headings) first: the app's
+    stylesheet styles table items, and Qt then ignores the model's background."""
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        brush = index.data(Qt.ItemDataRole.BackgroundRole)
+        selected = option.state & QStyle.StateFlag.State_Selected
+        if brush is not None and not selected:
+            painter.fillRect(option.rect, brush)
+        super().paint(painter, option, index)
+
+
+def _table(model: QSortFilterProxyModel, name: str, *, sorting: bool) -> QTableView:
+    view = QTableView()
+    view.setObjectName(name)
+    view.setModel(model)
+    view.setItemDelegate(_TintDelegate(view))
+    view.setSortingEnabled(sorting)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setWordWrap(False)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
+    view.horizontalHeader().setHighlightSections(False)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    return view
+
+
+class LabsPane(QWidget):
+    """Flowsheet/list of lab results with a filter, and the selected analyte's trend."""
+
+    pane_title = "Labs"
+
+    def __init__(self, ops: Operations, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("labsPane")
+        self._ops = ops
+        self._case_id: str | None = None
+        self._generation = 0  # which show_case a background result belongs to
+        self._pending_ref: str | None = None
+        self._loaded = False  # the shown case's flowsheet has arrived
+        # Selected analyte and filter to put back when the same case is shown again.
+        self._restore: tuple[str | None, str, bool] | None = None
+        self._selected_key: str | None = None
+
+        self.header = PaneHeader(self.pane_title)
+        self.flowsheet_model = LabsFlowsheetModel(self)
+        self.flowsheet_proxy = FlowsheetFilter(self)
+        self.flowsheet_proxy.setSourceModel(self.flowsheet_model)
+        self.list_model = LabsListModel(self)
+        self.list_proxy = ListFilter(self)
+        self.list_proxy.setSourceModel(self.list_model)
+
+        self.filter_box = QLineEdit()
+        self.filter_box.setObjectName("labsFilter")
+        self.filter_box.setPlaceholderText("Filter analytes (name, LOINC code, panel)")
+        self.filter_box.setClearButtonEnabled(True)
+        self.abnormal_only = QCheckBox("Abnormal only")
+        self.abnormal_only.setToolTip("Show only results flagged high, low, critical or abnormal")
+        self.flowsheet_button = QToolButton()
+        self.flowsheet_button.setText("Flowsheet")
+        self.list_button = QToolButton()
+        self.list_button.setText("List")
+        self._view_buttons = QButtonGroup(self)
+        for button in (self.flowsheet_button, self.list_button):
+            button.setCheckable(True)
+            self._view_buttons.addButton(button)
+        self.flowsheet_button.setChecked(True)
+        for button in (self.flowsheet_button, self.list_button):
+            # Which view is on must be plain to see (Fusion draws "checked" very faintly).
+            button.setStyleSheet(
+                "QToolButton { padding: 2px 10px; }"
+                "QToolButton:checked { background: palette(highlight);"
+                " color: palette(highlighted-text); }"
+            )
+        self.count_label = QLabel("")
+        self.count_label.setObjectName("labsCount")
+
+        # The flowsheet keeps the panels' order until a header is clicked (Qt's own
+        # sorting would sort at once by its default column, descending).
+        self.flowsheet_view = _table(self.flowsheet_proxy, "labsFlowsheet", sorting=False)
+        self.flowsheet_view.horizontalHeader().setSectionsClickable(True)
+        self.flowsheet_view.horizontalHeader().sectionClicked.connect(self._sort_flowsheet)
+        self.list_view = _table(self.list_proxy, "labsList", sorting=True)
+        # Newest first, like the flowsheet's columns.
+        self.list_view.sortByColumn(ListColumn.DATE, Qt.SortOrder.DescendingOrder)
+        self.list_view.horizontalHeader().setStretchLastSection(True)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.flowsheet_view)
+        self.stack.addWidget(self.list_view)
+        self.empty_label = QLabel("")
+        self.empty_label.setObjectName("labsEmpty")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stack.addWidget(self.empty_label)
+        self.trend_plot = TrendPlot()
+
+        tools = QHBoxLayout()
+        tools.setContentsMargins(6, 2, 6, 2)
+        tools.addWidget(self.filter_box, 1)
+        tools.addWidget(self.abnormal_only)
+        tools.addSpacing(12)
+        tools.addWidget(self.flowsheet_button)
+        tools.addWidget(self.list_button)
+        tools.addSpacing(12)
+        tools.addWidget(self.count_label)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.stack)
+        splitter.addWidget(self.trend_plot)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([600, 340])  # the table first: it is what a reviewer reads
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.header)
+        layout.addLayout(tools)
+        layout.addWidget(splitter, 1)
+
+        self.filter_box.textChanged.connect(self._apply_filter)
+        self.abnormal_only.toggled.connect(self._apply_filter)
+        self.flowsheet_button.toggled.connect(self._switch_view)
+        for view in (self.flowsheet_view, self.list_view):
+            view.selectionModel().currentRowChanged.connect(self._row_selected)
+        self.clear()
+
+    # -- CasePane --------------------------------------------------------------------
+    def case_id(self) -> str | None:
+        """The case whose results this pane shows (or is loading)."""
+        return self._case_id
+
+    def show_case(self, case: CaseFile, vault: Vault | None = None) -> None:
+        """Show ``case``'s lab results (built off the UI thread), replacing everything.
+
+        ``vault`` is not used: lab results carry no payload bytes. The same case shown
+        again (new results after a sync) keeps the filter and the selected analyte."""
+        same = case.case_id == self._case_id
+        kept = (self._selected_key, self.filter_box.text(), self.abnormal_only.isChecked())
+        self._reset()
+        self._case_id = case.case_id
+        if same:
+            self._restore = kept
+        self.header.set_case(case)
+        self.empty_label.setText("Loading lab results\u2026")
+        self.stack.setCurrentWidget(self.empty_label)
+        generation = self._generation
+        labs = list(case.labs)
+
+        def build(ctx: OpContext) -> Flowsheet:
+            ctx.check()
+            return build_flowsheet(labs)
+
+        self._ops.run(
+            build,
+            success=lambda sheet: self._built(case.case_id, generation, sheet),
+            failure=lambda error: self._failed(case.case_id, generation, error),
+            label="lab flowsheet",
+        )
+
+    def clear(self) -> None:
+        """Show nothing of any patient (no case open, or the app locked)."""
+        self._reset()
+        self._case_id = None
+        self.header.clear()
+        self.empty_label.setText("No case open")
+        self.stack.setCurrentWidget(self.empty_label)
+
+    def open_ref(self, ref: str) -> None:
+        """Select and plot the analyte of ``lab:<code>`` (a timeline click)."""
+        if not ref.startswith(REF_PREFIX):
+            return
+        if self._case_id is not None and not self._loaded:
+            self._pending_ref = ref  # still loading: done when the flowsheet arrives
+            return
+        rows = self.flowsheet_model.flowsheet().find_code(ref.removeprefix(REF_PREFIX))
+        if not rows:
+            return
+        # The row with the latest result, when the code came in more than one unit.
+        latest = max(
+            rows,
+            key=lambda a: (
+                a.values[-1].effective is not None,
+                a.values[-1].effective.timestamp() if a.values[-1].effective else 0,
+            ),
+        )
+        self.select_analyte(latest.key)
+
+    # -- selection and trend ---------------------------------------------------------
+    def select_analyte(self, key: str) -> bool:
+        """Select the analyte row ``key`` in the current view and plot its trend.
+
+        If the filter hides it, the filter is cleared first (the ref must be shown)."""
+        analyte = self.flowsheet_model.flowsheet().analyte(key)
+        if analyte is None:
+            return False
+        index = self._proxy_index(key)
+        if index is None or not index.isValid():
+            self.filter_box.clear()
+            self.abnormal_only.setChecked(False)
+            index = self._proxy_index(key)
+        self._plot(analyte)
+        if index is not None and index.isValid():
+            view = self._current_view()
+            view.selectionModel().setCurrentIndex(
+                index,
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+            view.scrollTo(index)
+        return True
+
+    def selected_analyte(self) -> Analyte | None:
+        """The analyte whose trend is shown."""
+        return self.trend_plot.trend.analyte if self.trend_plot.trend else None
+
+    def _proxy_index(self, key: str) -> QModelIndex | None:
+        if self.stack.currentWidget() is self.list_view:
+            for row in range(self.list_proxy.rowCount()):
+                index = self.list_proxy.index(row, ListColumn.ANALYTE)
+                analyte = index.data(ANALYTE_ROLE)
+                if analyte is not None and analyte.key == key:
+                    return index
+            return None
+        source_row = self.flowsheet_model.row_of(key)
+        if source_row is None:
+            return None
+        return self.flowsheet_proxy.mapFromSource(self.flowsheet_model.index(source_row, 0))
+
+    def _current_view(self) -> QTableView:
+        return self.list_view if self.list_button.isChecked() else self.flowsheet_view
+
+    def _row_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        analyte = current.data(ANALYTE_ROLE) if current.isValid() else None
+        if isinstance(analyte, Analyte) and analyte.key != self._selected_key:
+            self._plot(analyte)
+
+    def _plot(self, analyte: Analyte) -> None:
+        self._selected_key = analyte.key
+        self.trend_plot.show_trend(trend_of(analyte))
+
+    # -- internals -------------------------------------------------------------------
+    def _reset(self) -> None:
+        # Everything of the previous case goes, including the filter the user typed.
+        self._generation += 1
+        self._pending_ref = None
+        self._restore = None
+        self._loaded = False
+        self._selected_key = None
+        self.flowsheet_model.clear()
+        self.list_model.clear()
+        self.trend_plot.clear()
+        self.count_label.setText("")
+        for widget in (self.filter_box, self.abnormal_only):
+            widget.blockSignals(True)
+        self.filter_box.clear()
+        self.abnormal_only.setChecked(False)
+        for widget in (self.filter_box, self.abnormal_only):
+            widget.blockSignals(False)
+        self.flowsheet_proxy.set_filter("", False)
+        self.list_proxy.set_filter("", False)
+        # Draw columns differ between cases: a sort by "the third draw" means nothing now.
+        self.flowsheet_proxy.sort(-1)
+        self.flowsheet_view.horizontalHeader().setSortIndicatorShown(False)
+
+    def _built(self, case_id: str, generation: int, sheet: Flowsheet) -> None:
+        if case_id != self._case_id or generation != self._generation:
+            return  # built for a case this pane no longer shows: never display it
+        self._loaded = True
+        self.flowsheet_model.set_flowsheet(sheet)
+        self.list_model.set_flowsheet(sheet)
+        self.flowsheet_view.resizeColumnsToContents()
+        self.list_view.resizeColumnsToContents()
+        for view in (self.flowsheet_view, self.list_view):
+            header = view.horizontalHeader()
+            for column in range(header.count()):
+                header.resizeSection(column, min(header.sectionSize(column), 320))
+        self._update_count()
+        if not sheet.panels:
+            self.empty_label.setText("No lab results in this case")
+            self.stack.setCurrentWidget(self.empty_label)
+            return
+        self._switch_view()
+        if self._restore is not None:
+            key, text, abnormal = self._restore
+            self._restore = None
+            self.filter_box.setText(text)
+            self.abnormal_only.setChecked(abnormal)
+            if key is not None and sheet.analyte(key) is not None:
+                self.select_analyte(key)
+        if self._pending_ref is not None:
+            ref, self._pending_ref = self._pending_ref, None
+            self.open_ref(ref)
+
+    def _failed(self, case_id: str, generation: int, error: BaseException) -> None:
+        if case_id != self._case_id or generation != self._generation:
+            return
+        self.empty_label.setText("The lab results of this case could not be shown")
+        self.stack.setCurrentWidget(self.empty_label)
+        self._ops.unhandled.emit(error)  # the app's hook shows it (no patient data)
+
+    def _apply_filter(self) -> None:
+        text, abnormal = self.filter_box.text(), self.abnormal_only.isChecked()
+        self.flowsheet_proxy.set_filter(text, abnormal)
+        self.list_proxy.set_filter(text, abnormal)
+        self._update_count()
+
+    def _switch_view(self) -> None:
+        if self.flowsheet_model.rowCount() == 0:
+            return
+        view = self.flowsheet_view if self.flowsheet_button.isChecked() else self.list_view
+        self.stack.setCurrentWidget(view)
+        if self._selected_key is not None:
+            self.select_analyte(self._selected_key)
+
+    def _sort_flowsheet(self, column: int) -> None:
+        header = self.flowsheet_view.horizontalHeader()
+        order = Qt.SortOrder.AscendingOrder
+        if header.isSortIndicatorShown() and header.sortIndicatorSection() == column:
+            ascending = header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
+            order = Qt.SortOrder.DescendingOrder if ascending else Qt.SortOrder.AscendingOrder
+        header.setSortIndicatorShown(True)
+        header.setSortIndicator(column, order)
+        self.flowsheet_proxy.sort(column, order)
+
+    def _update_count(self) -> None:
+        total = self.list_model.rowCount()
+        shown = self.list_proxy.rowCount()
+        if total == 0:
+            self.count_label.setText("")
+        elif shown == total:
+            self.count_label.setText(f"{total} results")
+        else:
+            self.count_label.setText(f"{shown} of {total} results")

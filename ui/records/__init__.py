@@ -1,0 +1,1 @@
+"""The Records pane: a Case's PDF documents (list, thumbnails, pages, search, copy)."""

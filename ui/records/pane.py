@@ -1,0 +1,589 @@
+"""The Records pane: a Case's documents, read page by page (a CasePane of the workspace).
+
+Left, the document list (type, date, title, pages); then the open Record's thumbnails;
+then its pages in one continuous scroll with zoom (fit width, fit page, percent,
+Ctrl+wheel, Ctrl+= / Ctrl+-), rotation (R), search (Ctrl+F, F3 / Shift+F3, all hits
+highlighted) and text selection (drag, Ctrl+C). Opening, rendering and searching run
+off the UI thread; each result carries the token of the Case and Record it was started
+for and is dropped if the pane shows something else by then (wrong patient is the worst
+error a viewer can make). Records that cannot be shown (still downloading, encrypted,
+damaged, empty, not a PDF) say so in the pane.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from reviewer_app.casefile import CaseFile, RecordEntry
+from reviewer_app.errors import ReviewerError
+from reviewer_app.records import RecordDocument, SearchHit, open_record
+from ui.operations import Operation, Operations
+from ui.qt import (
+    QAbstractItemView,
+    QAction,
+    QApplication,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QKeySequence,
+    QLabel,
+    QModelIndex,
+    QSortFilterProxyModel,
+    QSplitter,
+    QStackedWidget,
+    Qt,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from ui.records.page_view import FIT_PAGE, FIT_WIDTH, PageView, ZoomMode
+from ui.records.record_list import RECORD_ID_ROLE, SORT_ROLE, Column, RecordListModel
+from ui.records.renderer import PageRenderer
+from ui.records.search_bar import SearchBar
+from ui.records.thumbnails import ThumbnailModel, ThumbnailStrip
+from ui.workspace.pane_header import PaneHeader
+
+log = logging.getLogger(__name__)
+
+STILL_DOWNLOADING = "Still downloading — available when sync completes"
+NO_RECORDS = "This case has no records."
+OPENING = "Opening record…"
+REPAIRED_NOTICE = (
+    "This record's file was damaged and has been repaired to show it: parts may be missing."
+)
+#: Below this width the thumbnail strip hides.
+NARROW_WIDTH = 560
+ZOOM_CHOICES = ("Fit width", "Fit page", "50 %", "75 %", "100 %", "125 %", "150 %", "200 %")
+
+# (case_id, record_id, serial): what a background result must match to be shown.
+Token = tuple[str | None, str | None, int]
+
+
+class RecordsPane(QWidget):
+    """The Records of the Case the workspace shows."""
+
+    pane_title = "Records"
+    #: Reserved for the opinion editor (cite a page); not emitted yet.
+    cite_requested = Signal(object)
+
+    def __init__(self, ops: Operations, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("recordsPane")
+        self._ops = ops
+        self._case: CaseFile | None = None
+        self._vault: Any = None
+        self._record_id: str | None = None
+        self._serial = 0
+        self._case_serial = 0
+        self._opening: Operation | None = None
+        self._counting: Operation | None = None
+        self._searching: Operation | None = None
+        self._pending_page: int | None = None
+        self._query = ""
+        self._hits: list[SearchHit] = []
+        self._hit = -1
+
+        self.header = PaneHeader(self.pane_title)
+        self.renderer = PageRenderer(ops)
+        self.view = PageView(self.renderer)
+        self.records = RecordListModel()
+        self._proxy = QSortFilterProxyModel(self)
+        self._proxy.setSourceModel(self.records)
+        self._proxy.setSortRole(SORT_ROLE)
+        self.record_table = self._make_table()
+        self._thumb_model = ThumbnailModel(self.renderer)
+        self.thumbnails = ThumbnailStrip(self._thumb_model)
+        self.search_bar = SearchBar()
+        self.search_bar.hide()
+        self._notice = QLabel(REPAIRED_NOTICE)
+        self._notice.setObjectName("formMessage")
+        self._notice.setWordWrap(True)
+        self._notice.hide()
+        self._message_title = QLabel("")
+        self._message_title.setObjectName("emptyTitle")
+        self._message_detail = QLabel("")
+        self._message_detail.setObjectName("emptyDetail")
+        self._stack = QStackedWidget()
+        self._build_layout()
+        self._build_actions()
+        self._show_message("", "")
+
+        self.record_table.selectionModel().currentRowChanged.connect(self._on_row_changed)
+        self.thumbnails.clicked.connect(lambda index: self.view.show_page(index.row()))
+        self.view.current_page_changed.connect(self.thumbnails.select_page)
+        self.view.zoom_changed.connect(self._on_zoom_changed)
+        self.search_bar.step.connect(self.step_hit)
+        self.search_bar.closed.connect(self.close_search)
+
+    # --- building -----------------------------------------------------------------------
+
+    def _make_table(self) -> QTableView:
+        table = QTableView()
+        table.setObjectName("recordList")
+        table.setModel(self._proxy)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setSortingEnabled(True)
+        table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # the CaseFile's order
+        table.verticalHeader().hide()
+        table.setWordWrap(False)
+        table.setAlternatingRowColors(True)
+        table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        header = table.horizontalHeader()
+        # The title gets the room; a long type is elided (its full text is a tooltip).
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(Column.TYPE, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(Column.TITLE, QHeaderView.ResizeMode.Stretch)
+        header.setHighlightSections(False)
+        return table
+
+    def _build_layout(self) -> None:
+        self._zoom_box = QComboBox()
+        self._zoom_box.setEditable(True)
+        self._zoom_box.addItems(ZOOM_CHOICES)
+        self._zoom_box.setToolTip("Zoom (Ctrl+wheel, Ctrl+= and Ctrl+-)")
+        self._zoom_box.setMinimumContentsLength(7)
+        self._zoom_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self._zoom_box.textActivated.connect(self._on_zoom_chosen)
+        self._zoom_label = QLabel("")
+        self._zoom_label.setObjectName("mutedLabel")
+        tools = QHBoxLayout()
+        tools.setContentsMargins(4, 2, 4, 2)
+        for text, tip, slot in (
+            ("−", "Zoom out (Ctrl+-)", lambda: self.view.zoom_by(-1)),
+            ("+", "Zoom in (Ctrl+=)", lambda: self.view.zoom_by(1)),
+        ):
+            button = QToolButton()
+            button.setText(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            tools.addWidget(button)
+        tools.addWidget(self._zoom_box)
+        tools.addWidget(self._zoom_label)
+        rotate = QToolButton()
+        rotate.setText("↻")
+        rotate.setToolTip("Rotate pages clockwise (R)")
+        rotate.clicked.connect(self.rotate)
+        tools.addWidget(rotate)
+        tools.addStretch(1)
+        find = QToolButton()
+        find.setText("Find")
+        find.setToolTip("Find in record (Ctrl+F)")
+        find.clicked.connect(self.open_search)
+        tools.addWidget(find)
+        self._tools = QWidget()
+        self._tools.setLayout(tools)
+
+        message = QWidget()
+        message_layout = QVBoxLayout(message)
+        message_layout.addStretch(1)
+        for label in (self._message_title, self._message_detail):
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setWordWrap(True)
+            message_layout.addWidget(label)
+        message_layout.addStretch(2)
+        self._stack.addWidget(self.view)
+        self._stack.addWidget(message)
+
+        reader = QWidget()
+        reader_layout = QVBoxLayout(reader)
+        reader_layout.setContentsMargins(0, 0, 0, 0)
+        reader_layout.setSpacing(0)
+        reader_layout.addWidget(self._tools)
+        reader_layout.addWidget(self.search_bar)
+        reader_layout.addWidget(self._notice)
+        reader_layout.addWidget(self._stack, 1)
+
+        # The list above the pages, not beside them: the pane often gets a third of the
+        # window, and pages need the width more than the list does.
+        pages = QWidget()
+        pages_layout = QHBoxLayout(pages)
+        pages_layout.setContentsMargins(0, 0, 0, 0)
+        pages_layout.setSpacing(0)
+        pages_layout.addWidget(self.thumbnails)
+        pages_layout.addWidget(reader, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.record_table)
+        splitter.addWidget(pages)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([150, 650])
+        self.record_table.setMinimumHeight(90)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.header)
+        layout.addWidget(splitter, 1)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        # In a narrow pane the pages need every pixel; the thumbnails come back with room.
+        self.thumbnails.setVisible(self.width() >= NARROW_WIDTH)
+        self._zoom_label.setVisible(self.width() >= NARROW_WIDTH * 2 / 3)
+        # The title column takes what the others leave: keep the type column modest.
+        width = max(80, min(170, self.width() // 4))
+        self.record_table.horizontalHeader().resizeSection(Column.TYPE, width)
+
+    def _build_actions(self) -> None:
+        def add(name: str, keys: list[Any], slot: Any) -> QAction:
+            action = QAction(name, self)
+            sequences: list[QKeySequence] = []
+            for key in keys:
+                # Standard keys may repeat an explicit one; a duplicate is "ambiguous".
+                sequence = QKeySequence(key)
+                if not sequence.isEmpty() and sequence not in sequences:
+                    sequences.append(sequence)
+            action.setShortcuts(sequences)
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(lambda _checked=False: slot())
+            self.addAction(action)
+            return action
+
+        add("Find", [QKeySequence.StandardKey.Find], self.open_search)
+        add("Next hit", ["F3"], lambda: self.step_hit(True))
+        add("Previous hit", ["Shift+F3"], lambda: self.step_hit(False))
+        add("Zoom in", ["Ctrl+=", "Ctrl++", QKeySequence.StandardKey.ZoomIn], self._zoom_in)
+        add("Zoom out", ["Ctrl+-", QKeySequence.StandardKey.ZoomOut], self._zoom_out)
+        add("Actual size", ["Ctrl+0"], lambda: self.set_zoom(100.0))
+        add("Rotate", ["R"], self.rotate)
+        add("Copy", [QKeySequence.StandardKey.Copy], self.copy_selection)
+
+    # --- CasePane -------------------------------------------------------------------------
+
+    def case_id(self) -> str | None:
+        return self._case.case_id if self._case is not None else None
+
+    def show_case(self, case: CaseFile, vault: Any) -> None:
+        """Replace everything with ``case``'s Records and open the first one."""
+        self._reset()
+        self._case = case
+        self._vault = vault
+        self.header.set_case(case)
+        self.records.set_records(case.records)
+        self._count_pages()
+        if not case.records:
+            self._show_message(NO_RECORDS, "")
+            return
+        synced = [r for r in case.records if r.object_id is not None]
+        self.open_record((synced or case.records)[0].record_id)
+
+    def clear(self) -> None:
+        """Show nothing of any patient."""
+        self._reset()
+        self._show_message("", "")
+
+    def open_ref(self, ref: str) -> None:
+        """``record:<record_id>[#page]`` (page 1-based) opens that Record at that page."""
+        kind, _, rest = ref.partition(":")
+        if kind != "record" or self._case is None:
+            return
+        record_id, _, page_text = rest.partition("#")
+        page = int(page_text) - 1 if page_text.isdigit() and int(page_text) > 0 else None
+        if record_id == self._record_id and self.renderer.document is not None:
+            if page is not None:
+                self.view.show_page(page)
+            return
+        self.open_record(record_id, page=page)
+
+    # --- records --------------------------------------------------------------------------
+
+    def current_record_id(self) -> str | None:
+        return self._record_id
+
+    def _entry(self, record_id: str) -> RecordEntry | None:
+        row = self.records.row_of(record_id)
+        return self.records.record(row) if row is not None else None
+
+    def _token(self) -> Token:
+        return (self.case_id(), self._record_id, self._serial)
+
+    def open_record(self, record_id: str, *, page: int | None = None) -> None:
+        """Open one of the shown Case's Records (in the background)."""
+        entry = self._entry(record_id)
+        if entry is None or self._case is None:
+            return
+        self._drop_document()
+        self._record_id = record_id
+        self._pending_page = page
+        self._select_row(record_id)
+        if entry.object_id is None or self._vault is None:
+            self._show_message(STILL_DOWNLOADING, "")
+            return
+        self._show_message(OPENING, "")
+        token = self._token()
+        objects = self._vault.objects
+        object_id = entry.object_id
+
+        def opened(doc: RecordDocument) -> None:
+            if token != self._token():
+                self._close_later(doc)
+                return
+            self._opening = None
+            self._show_document(doc)
+
+        def failed(error: BaseException) -> None:
+            if token != self._token():
+                return
+            self._opening = None
+            self._show_error(error)
+
+        self._opening = self._ops.run(
+            lambda ctx: open_record(objects, object_id),
+            success=opened,
+            failure=failed,
+            label="open record",
+        )
+
+    def _show_document(self, doc: RecordDocument) -> None:
+        assert self._record_id is not None
+        self.renderer.set_document(doc)
+        self.records.set_pages(self._record_id, doc.page_count)
+        self._notice.setVisible(doc.repaired)
+        self._stack.setCurrentIndex(0)
+        self.view.set_pages(doc.page_sizes)
+        self._thumb_model.set_pages(list(doc.page_sizes))
+        self.thumbnails.select_page(0)
+        self._on_zoom_changed(self.view.zoom_percent())
+        if self._pending_page is not None:
+            self.view.show_page(self._pending_page)
+            self._pending_page = None
+        if self.search_bar.isVisible() and self.search_bar.text():
+            self._run_search(self.search_bar.text(), forward=True)
+
+    def _show_error(self, error: BaseException) -> None:
+        if isinstance(error, ReviewerError):
+            self._show_message(error.title, error.user_text())
+            if self._record_id is not None:
+                self.records.set_pages(self._record_id, "—")
+            return
+        # Unexpected: say so without details (they could quote the document).
+        log.error("opening a record failed: %s", type(error).__name__)
+        self._show_message("Record cannot be shown", "Reviewer could not open this record.")
+
+    def _show_message(self, title: str, detail: str) -> None:
+        self._message_title.setText(title)
+        self._message_detail.setText(detail)
+        self._message_detail.setVisible(bool(detail))
+        self._stack.setCurrentIndex(1)
+        self._notice.hide()
+
+    def message(self) -> str:
+        """The message shown instead of pages ('' when pages are shown)."""
+        if self._stack.currentIndex() == 0:
+            return ""
+        return "\n".join(t for t in (self._message_title.text(), self._message_detail.text()) if t)
+
+    def _select_row(self, record_id: str) -> None:
+        row = self.records.row_of(record_id)
+        if row is None:
+            return
+        index = self._proxy.mapFromSource(self.records.index(row, 0))
+        selection = self.record_table.selectionModel()
+        if selection.currentIndex().row() != index.row():
+            selection.blockSignals(True)
+            try:
+                self.record_table.selectRow(index.row())
+                selection.setCurrentIndex(
+                    index,
+                    selection.SelectionFlag.ClearAndSelect | selection.SelectionFlag.Rows,
+                )
+            finally:
+                selection.blockSignals(False)
+            self.record_table.scrollTo(index)
+            self.record_table.viewport().update()
+
+    def _on_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid():
+            return
+        record_id = self._proxy.data(current, RECORD_ID_ROLE)
+        if record_id != self._record_id:
+            self.open_record(record_id)
+
+    def _count_pages(self) -> None:
+        """Open every synced Record once in the background to fill in its page count."""
+        if self._vault is None:
+            return
+        serial = self._case_serial
+        objects = self._vault.objects
+        todo = [(r.record_id, r.object_id) for r in self.records_entries() if r.object_id]
+
+        def count(ctx: Any) -> None:
+            for record_id, object_id in todo:
+                ctx.check()
+                try:
+                    doc = open_record(objects, object_id)
+                except ReviewerError:
+                    ctx.report((record_id, "—"))
+                    continue
+                except Exception as error:  # one bad record must not hide the others' counts
+                    log.error("counting a record's pages failed: %s", type(error).__name__)
+                    ctx.report((record_id, "—"))
+                    continue
+                pages = doc.page_count
+                doc.close()
+                ctx.report((record_id, pages))
+
+        def counted(value: tuple[str, int | str]) -> None:
+            if serial == self._case_serial:
+                self.records.set_pages(*value)
+
+        if todo:
+            self._counting = self._ops.run(
+                count, progress=counted, success=lambda _r: None, label="count record pages"
+            )
+
+    def records_entries(self) -> list[RecordEntry]:
+        return [self.records.record(row) for row in range(self.records.rowCount())]
+
+    def _drop_document(self) -> None:
+        """Forget the open Record: its pending work is cancelled, results dropped."""
+        self._serial += 1
+        for op in (self._opening, self._searching):
+            if op is not None:
+                op.cancel()
+        self._opening = self._searching = None
+        doc = self.renderer.document
+        self.renderer.set_document(None)
+        if doc is not None:
+            self._close_later(doc)
+        self._record_id = None
+        self._hits, self._hit, self._query = [], -1, ""
+        self.view.clear()
+        self._thumb_model.set_pages([])
+        self.search_bar.set_status(0, 0)
+        self._notice.hide()
+
+    def _close_later(self, doc: RecordDocument) -> None:
+        if self._ops.closed:
+            # Shut down: no render can hold the engine lock any more.
+            doc.close()
+            return
+        # Closing waits for the engine lock, which a render may hold: not on the UI thread.
+        self._ops.run(lambda ctx: doc.close(), success=lambda _r: None, label="close record")
+
+    def _reset(self) -> None:
+        self._drop_document()
+        self._case_serial += 1
+        if self._counting is not None:
+            self._counting.cancel()
+            self._counting = None
+        self._case = None
+        self._vault = None
+        self._pending_page = None
+        self.header.clear()
+        self.records.clear()
+
+    # --- zoom and rotation --------------------------------------------------------------------
+
+    def set_zoom(self, mode: ZoomMode) -> None:
+        self.view.set_zoom(mode)
+        self._on_zoom_changed(self.view.zoom_percent())
+
+    def _zoom_in(self) -> None:
+        self.view.zoom_by(1)
+        self._on_zoom_changed(self.view.zoom_percent())
+
+    def _zoom_out(self) -> None:
+        self.view.zoom_by(-1)
+        self._on_zoom_changed(self.view.zoom_percent())
+
+    def rotate(self) -> None:
+        self.view.rotate(90)
+        self._thumb_model.set_rotation(self.view.rotation())
+
+    def _on_zoom_chosen(self, text: str) -> None:
+        choice = text.strip().lower()
+        if choice.startswith("fit w"):
+            self.set_zoom(FIT_WIDTH)
+        elif choice.startswith("fit p"):
+            self.set_zoom(FIT_PAGE)
+        else:
+            try:
+                self.set_zoom(float(choice.rstrip("% ").strip()))
+            except ValueError:
+                self._on_zoom_changed(self.view.zoom_percent())
+
+    def _on_zoom_changed(self, percent: float) -> None:
+        mode = self.view.zoom_mode()
+        self._zoom_label.setText(f"{percent:.0f} %")
+        text = {FIT_WIDTH: "Fit width", FIT_PAGE: "Fit page"}.get(str(mode), f"{percent:.0f} %")
+        self._zoom_box.setEditText(text)
+
+    # --- search ---------------------------------------------------------------------------
+
+    def open_search(self) -> None:
+        self.search_bar.show()
+        self.search_bar.field.setFocus()
+        self.search_bar.field.selectAll()
+
+    def close_search(self) -> None:
+        self.search_bar.hide()
+        if self._searching is not None:
+            self._searching.cancel()
+            self._searching = None
+        self._hits, self._hit, self._query = [], -1, ""
+        self.view.set_hits([])
+        self.view.setFocus()
+
+    def hits(self) -> list[SearchHit]:
+        return list(self._hits)
+
+    def current_hit(self) -> int:
+        return self._hit
+
+    def step_hit(self, forward: bool = True) -> None:
+        """Next (or previous) hit; searches first if the text changed."""
+        text = self.search_bar.text()
+        if not text:
+            return
+        if text != self._query:
+            self._run_search(text, forward=forward)
+            return
+        if not self._hits:
+            return
+        self._hit = (self._hit + (1 if forward else -1)) % len(self._hits)
+        self.view.show_hit(self._hit)
+        self.search_bar.set_status(self._hit, len(self._hits))
+
+    def _run_search(self, text: str, *, forward: bool) -> None:
+        if self._searching is not None:
+            self._searching.cancel()
+        self._query = text
+        self._hits, self._hit = [], -1
+        self.view.set_hits([])
+        self.search_bar.set_status(0, 0, searching=True)
+        start_page = self.view.current_page()
+
+        def found(hits: list[SearchHit]) -> None:
+            if text != self._query:
+                return
+            self._searching = None
+            self._hits = hits
+            if hits:
+                after = [n for n, h in enumerate(hits) if h.page >= start_page]
+                before = [n for n, h in enumerate(hits) if h.page < start_page]
+                if forward:
+                    self._hit = after[0] if after else 0
+                else:
+                    self._hit = before[-1] if before else len(hits) - 1
+            self.view.set_hits(hits, self._hit)
+            self.search_bar.set_status(self._hit, len(hits))
+
+        self._searching = self.renderer.run_on_document(
+            lambda doc, ctx: doc.search(text, ctx.check), found
+        )
+
+    # --- selection --------------------------------------------------------------------------
+
+    def copy_selection(self) -> None:
+        """Put the selected text on the clipboard (nothing selected: nothing changes)."""
+        text = self.view.selected_text()
+        if text:
+            QApplication.clipboard().setText(text)

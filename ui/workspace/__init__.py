@@ -1,0 +1,1 @@
+"""The review workspace: one Case shown in a banner and three panes side by side."""

@@ -1,0 +1,516 @@
+"""The review workspace page: banner, records, labs and imaging panes, questions, timeline.
+
+One Case at a time. Opening a case clears everything at once (so no pane can show the
+previous patient under the new banner), reads the :class:`CaseFile` off the UI thread,
+and hands that one object to the banner and every pane together. A load that finishes
+for a case that is no longer the one asked for is dropped: switching quickly through the
+worklist can never leave a pane on the wrong patient.
+
+The panes live in dock widgets of an inner QMainWindow (see docs/architecture.md,
+"Workspace"): the user can resize, rearrange, tab, float and maximise them (double-click
+a title), and the layout is kept in QSettings.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from itertools import pairwise
+from typing import Any
+
+from reviewer_app.casefile import CaseFile, load_case
+from reviewer_app.errors import ReviewerError
+from ui.operations import Operation, Operations
+from ui.qt import (
+    QAction,
+    QByteArray,
+    QDockWidget,
+    QEvent,
+    QHBoxLayout,
+    QKeySequence,
+    QLabel,
+    QMainWindow,
+    QObject,
+    QSettings,
+    QShowEvent,
+    Qt,
+    QTimer,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from ui.workspace.banner import PatientBanner
+from ui.workspace.help_overlay import HelpOverlay
+from ui.workspace.pane_header import PaneHeader
+from ui.workspace.panes import pane_for_ref
+from ui.workspace.questions import QuestionsPanel
+from ui.workspace.timeline import TimelinePanel
+
+log = logging.getLogger(__name__)
+
+#: Bump when the docks change: a layout saved for other docks is not restored.
+LAYOUT_VERSION = 1
+_STATE_KEY = f"workspace/docks-{LAYOUT_VERSION}"
+LOADING_TEXT = "Opening case…"
+MIN_PANE_WIDTH = 240
+
+Loader = Callable[[Any, str], CaseFile]
+
+
+class WorkspacePage(QWidget):
+    """The workspace: one Case in a banner and panes, with a case switcher."""
+
+    #: The user asked to go back to the worklist.
+    back_requested = Signal()
+    #: The banner and every pane now show this case_id.
+    case_shown = Signal(str)
+    #: Opening a case failed (the error; the workspace shows no patient).
+    case_failed = Signal(object)
+
+    def __init__(
+        self,
+        ops: Operations,
+        settings: QSettings,
+        panes: Sequence[Any],
+        *,
+        case_order: Callable[[], list[str]] = list,
+        loader: Loader = load_case,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("workspace")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._ops = ops
+        self._settings = settings
+        self._case_order = case_order
+        self._loader = loader
+        self._vault: Any = None
+        self._requested: str | None = None
+        self._generation = 0
+        self._pending: Operation | None = None
+        self._shown: CaseFile | None = None
+        self._maximised: QDockWidget | None = None
+        self._state_before_max: QByteArray | None = None
+
+        self.panes = list(panes)
+        self.banner = PatientBanner()
+        self.questions = QuestionsPanel()
+        self.timeline = TimelinePanel()
+        self.timeline.ref_activated.connect(self.open_ref)
+
+        self.docks_host = QMainWindow()
+        self.docks_host.setObjectName("workspaceDocks")
+        self.docks_host.setWindowFlags(Qt.WindowType.Widget)
+        self.docks_host.setDockNestingEnabled(True)
+        self.docks_host.setDockOptions(
+            QMainWindow.DockOption.AnimatedDocks
+            | QMainWindow.DockOption.AllowNestedDocks
+            | QMainWindow.DockOption.AllowTabbedDocks
+        )
+        self.docks: dict[str, QDockWidget] = {}
+        for widget in [*self.panes, self.questions, self.timeline]:
+            self._add_dock(widget)
+        for pane in self.panes:
+            imported = getattr(pane, "imported", None)
+            if imported is not None:
+                # Images imported from a CD change the case: every pane reads it again.
+                imported.connect(self._on_imported)
+        self._arrange_default()
+        self._default_state = self.docks_host.saveState(LAYOUT_VERSION)
+
+        self._build_top_bar()
+        self._build_actions()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.top_bar)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.docks_host, 1)
+        self.help = HelpOverlay(self)
+        self.help.set_shortcuts(self.shortcut_rows())
+        self._sized = self.restore_layout()
+        self._sized_for_content = self._sized
+
+    # -- building ------------------------------------------------------------------
+    def _add_dock(self, widget: QWidget) -> None:
+        title = str(widget.pane_title)  # type: ignore[attr-defined]
+        # An explicit minimum (instead of the content's hint): three rich panes side by
+        # side must fit a laptop screen; each pane's own layout copes with less room.
+        widget.setMinimumWidth(MIN_PANE_WIDTH)
+        dock = QDockWidget(title, self.docks_host)
+        dock.setObjectName(f"dock{title}")
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        dock.installEventFilter(self)
+        header = widget.findChild(PaneHeader)
+        if header is not None:
+            # The pane's own header (title, patient, case key) becomes the dock's title
+            # bar: one strip instead of two, and it is where the user drags the pane to
+            # rearrange it and double-clicks it to maximise.
+            header.installEventFilter(self)
+            dock.setTitleBarWidget(header)
+        self.docks[title] = dock
+
+    def _arrange_default(self) -> None:
+        host = self.docks_host
+        panes = [self.docks[str(p.pane_title)] for p in self.panes]
+        for dock in panes:
+            host.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, dock)
+        for left, right in pairwise(panes):
+            host.splitDockWidget(left, right, Qt.Orientation.Horizontal)
+        host.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.docks["Timeline"])
+        host.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.docks["Questions"])
+        host.splitDockWidget(
+            self.docks["Timeline"], self.docks["Questions"], Qt.Orientation.Horizontal
+        )
+        self._size_docks()
+
+    def _size_docks(self) -> None:
+        """Default proportions: imaging widest, the panes get most of the height."""
+        host = self.docks_host
+        panes = [self.docks[str(p.pane_title)] for p in self.panes]
+        width = max(host.width(), 900)
+        height = max(host.height(), 500)
+        if panes:
+            weights = [3, 3, 4][: len(panes)] if len(panes) == 3 else [1] * len(panes)
+            total = sum(weights)
+            host.resizeDocks(
+                panes, [width * w // total for w in weights], Qt.Orientation.Horizontal
+            )
+            host.resizeDocks(
+                [panes[0], self.docks["Timeline"]],
+                [height * 7 // 10, height * 3 // 10],
+                Qt.Orientation.Vertical,
+            )
+        host.resizeDocks(
+            [self.docks["Timeline"], self.docks["Questions"]],
+            [width * 3 // 5, width * 2 // 5],
+            Qt.Orientation.Horizontal,
+        )
+
+    def _build_top_bar(self) -> None:
+        self.top_bar = QWidget()
+        self.top_bar.setObjectName("workspaceBar")
+        bar = QHBoxLayout(self.top_bar)
+        bar.setContentsMargins(4, 2, 4, 2)
+        self.back_button = QToolButton()
+        self.back_button.setObjectName("backToWorklist")
+        self.back_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.prev_button = QToolButton()
+        self.prev_button.setObjectName("previousCase")
+        self.next_button = QToolButton()
+        self.next_button.setObjectName("nextCase")
+        self.position_label = QLabel("")
+        self.position_label.setObjectName("casePosition")
+        self.help_button = QToolButton()
+        self.help_button.setObjectName("helpButton")
+        bar.addWidget(self.back_button)
+        bar.addStretch(1)
+        bar.addWidget(self.prev_button)
+        bar.addWidget(self.position_label)
+        bar.addWidget(self.next_button)
+        bar.addWidget(self.help_button)
+
+    def _action(
+        self, text: str, keys: Sequence[str], slot: Callable[[], None], help_text: str
+    ) -> QAction:
+        action = QAction(text, self)
+        action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.setToolTip(f"{help_text} ({keys[0]})" if keys else help_text)
+        action.setData(help_text)
+        action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        self.back_action = self._action(
+            "← Worklist", ["Alt+Left", "Ctrl+W"], self.back_requested.emit, "Back to the worklist"
+        )
+        self.prev_action = self._action(
+            "◀", ["Ctrl+PgUp"], lambda: self.step_case(-1), "Previous case in the worklist"
+        )
+        self.next_action = self._action(
+            "▶", ["Ctrl+PgDown"], lambda: self.step_case(1), "Next case in the worklist"
+        )
+        self.focus_actions = [
+            self._action(
+                f"Focus {pane.pane_title}",
+                [f"Ctrl+{n}"],
+                lambda p=pane: self.focus_pane(p),
+                f"Go to the {str(pane.pane_title).lower()} pane",
+            )
+            for n, pane in enumerate([*self.panes, self.questions, self.timeline], start=1)
+        ]
+        self.maximise_action = self._action(
+            "Maximise pane",
+            ["Ctrl+Shift+M"],
+            self.toggle_maximise_focused,
+            "Maximise the current pane, or restore all panes (or double-click a pane's title)",
+        )
+        self.reset_layout_action = self._action(
+            "Reset layout", ["Ctrl+Shift+R"], self.reset_layout, "Put the panes back in place"
+        )
+        self.help_action = self._action("?", ["F1", "?"], self.toggle_help, "Show these shortcuts")
+        self.back_button.setDefaultAction(self.back_action)
+        self.prev_button.setDefaultAction(self.prev_action)
+        self.next_button.setDefaultAction(self.next_action)
+        self.help_button.setDefaultAction(self.help_action)
+
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """(keys, what they do) for every workspace action, then the app-wide ones."""
+        rows = []
+        for action in self.actions():
+            keys = " or ".join(
+                s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts()
+            )
+            if keys:
+                rows.append((keys, str(action.data())))
+        rows.append(("Ctrl+L", "Lock Reviewer now"))
+        return rows
+
+    # -- cases -----------------------------------------------------------------------
+    def set_vault(self, vault: Any) -> None:
+        self._vault = vault
+
+    def requested_case_id(self) -> str | None:
+        """The case the user last opened (shown, or still loading)."""
+        return self._requested
+
+    def shown_case(self) -> CaseFile | None:
+        """The case the banner and panes show now (None while loading or cleared)."""
+        return self._shown
+
+    def open_case(self, case_id: str) -> None:
+        """Show ``case_id``: clear everything now, load it off the UI thread, then show."""
+        if self._vault is None:
+            raise RuntimeError("the workspace has no vault")
+        self._requested = case_id
+        self._generation += 1
+        generation = self._generation
+        self._clear_views()
+        self.banner.show_message(LOADING_TEXT)
+        self._update_switcher()
+        if self._pending is not None:
+            self._pending.cancel()
+        vault = self._vault
+        loader = self._loader
+        self._pending = self._ops.run(
+            lambda _ctx: loader(vault, case_id),
+            success=lambda case: self._loaded(generation, case),
+            failure=lambda error: self._load_failed(generation, error),
+            label="open case",
+        )
+
+    def reload(self) -> None:
+        """Read the requested case again (after unlock) and show it."""
+        if self._requested is not None:
+            self.open_case(self._requested)
+
+    def _on_imported(self, case_id: str, *_details: object) -> None:
+        if case_id == self._requested and self._shown is not None:
+            self.reload()
+
+    def _loaded(self, generation: int, case: CaseFile) -> None:
+        if generation != self._generation or case.case_id != self._requested:
+            log.debug("dropped a case load that is no longer current")
+            return
+        self._pending = None
+        self._shown = case
+        self.banner.show_case(case)
+        self.questions.show_case(case)
+        self.timeline.show_case(case)
+        failures: list[BaseException] = []
+        for pane in self.panes:
+            try:
+                pane.show_case(case, self._vault)
+            except Exception as error:  # one broken pane must not keep the others empty
+                log.error("%s pane could not show the case: %s", pane.pane_title, type(error))
+                pane.clear()
+                failures.append(error)
+        self._update_switcher()
+        if not self._sized_for_content:
+            # The panes' size hints grow with their first content: settle the default
+            # proportions again once (a saved layout is never overridden).
+            self._sized_for_content = True
+            QTimer.singleShot(0, self, self._size_docks)
+        self.case_shown.emit(case.case_id)
+        if failures:
+            raise failures[0]
+
+    def _load_failed(self, generation: int, error: BaseException) -> None:
+        if generation != self._generation:
+            return
+        self._pending = None
+        self._clear_views()
+        message = error.title if isinstance(error, ReviewerError) else "The case cannot be shown"
+        self.banner.show_message(message)
+        self.case_failed.emit(error)
+
+    def step_case(self, step: int) -> None:
+        """Open the case ``step`` rows away in the worklist's current order."""
+        order = self._case_order()
+        if not order or self._requested is None:
+            return
+        if self._requested in order:
+            index = order.index(self._requested) + step
+        else:
+            index = 0 if step > 0 else len(order) - 1
+        if 0 <= index < len(order) and order[index] != self._requested:
+            self.open_case(order[index])
+
+    def _update_switcher(self) -> None:
+        order = self._case_order()
+        if self._requested in order:
+            index = order.index(self._requested)
+            self.position_label.setText(f"Case {index + 1} of {len(order)}")
+            self.prev_action.setEnabled(index > 0)
+            self.next_action.setEnabled(index < len(order) - 1)
+        else:
+            self.position_label.setText("")
+            self.prev_action.setEnabled(bool(order))
+            self.next_action.setEnabled(bool(order))
+
+    def open_ref(self, ref: str) -> None:
+        """Open a timeline item in the pane that shows it, and bring that pane forward."""
+        pane = pane_for_ref(self.panes, ref)
+        if pane is None or self._shown is None:
+            return
+        dock = self.docks[str(pane.pane_title)]
+        if self._maximised is not None and self._maximised is not dock:
+            self.restore_panes()
+        dock.show()
+        dock.raise_()
+        pane.open_ref(ref)
+
+    def _clear_views(self) -> None:
+        self._shown = None
+        self.banner.clear()
+        self.questions.clear()
+        self.timeline.clear()
+        for pane in self.panes:
+            pane.clear()
+
+    def clear(self) -> None:
+        """Show no patient at all (lock); ``reload`` shows the same case again."""
+        self._generation += 1
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+        self.help.hide()
+        self._clear_views()
+        self.position_label.setText("")
+
+    def close_case(self) -> None:
+        """Forget the case (back to the worklist): nothing is shown or remembered."""
+        self.clear()
+        self._requested = None
+
+    # -- layout ----------------------------------------------------------------------
+    def focus_pane(self, pane: Any) -> None:
+        dock = self.docks[str(pane.pane_title)]
+        dock.show()
+        dock.raise_()
+        pane.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        focus = pane.focusProxy() or pane.nextInFocusChain()
+        if focus is not None and not pane.hasFocus():
+            focus.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def maximised_dock(self) -> QDockWidget | None:
+        return self._maximised
+
+    def toggle_maximise(self, dock: QDockWidget) -> None:
+        """Give ``dock`` the whole workspace, or put every dock back if it has it."""
+        if self._maximised is not None:
+            self.restore_panes()
+            return
+        self._state_before_max = self.docks_host.saveState(LAYOUT_VERSION)
+        self._maximised = dock
+        for other in self.docks.values():
+            if other is not dock:
+                other.hide()
+
+    def toggle_maximise_focused(self) -> None:
+        focus = self.focusWidget()
+        for dock in self.docks.values():
+            if focus is not None and (dock is focus or dock.isAncestorOf(focus)):
+                self.toggle_maximise(dock)
+                return
+        if self._maximised is not None:
+            self.restore_panes()
+
+    def restore_panes(self) -> None:
+        """Undo a maximise: every dock where it was."""
+        if self._maximised is None:
+            return
+        self._maximised = None
+        state, self._state_before_max = self._state_before_max, None
+        if state is None or not self.docks_host.restoreState(state, LAYOUT_VERSION):
+            for dock in self.docks.values():
+                dock.show()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.MouseButtonDblClick:
+            dock = self._dock_of_title(watched, event)
+            if dock is not None:
+                # Double-click maximises (instead of Qt's default: float the dock).
+                self.toggle_maximise(dock)
+                return True
+        return super().eventFilter(watched, event)
+
+    def _dock_of_title(self, watched: QObject, event: Any) -> QDockWidget | None:
+        if isinstance(watched, QDockWidget):
+            content = watched.widget()
+            top = content.geometry().top() if content is not None else 0
+            return watched if event.position().y() < top else None
+        if isinstance(watched, PaneHeader):
+            for dock in self.docks.values():
+                if dock.isAncestorOf(watched):
+                    return dock
+        return None
+
+    def restore_layout(self) -> bool:
+        """The dock layout the user left (False: none saved, or unusable)."""
+        state = self._settings.value(_STATE_KEY)
+        if isinstance(state, QByteArray | bytes) and self.docks_host.restoreState(
+            QByteArray(state), LAYOUT_VERSION
+        ):
+            for dock in self.docks.values():
+                if dock.isHidden() and not dock.isFloating():
+                    dock.show()
+            return True
+        return False
+
+    def save_layout(self) -> None:
+        """Remember the dock layout (a maximised pane is saved as before maximising)."""
+        state = self._state_before_max or self.docks_host.saveState(LAYOUT_VERSION)
+        self._settings.setValue(_STATE_KEY, state)
+
+    def reset_layout(self) -> None:
+        """The default arrangement and proportions (Ctrl+Shift+R)."""
+        self._maximised = None
+        self._state_before_max = None
+        for dock in self.docks.values():
+            dock.setFloating(False)
+        self.docks_host.restoreState(self._default_state, LAYOUT_VERSION)
+        for dock in self.docks.values():
+            dock.show()
+        self._size_docks()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._sized:
+            # Sizes need the real geometry: apply the default proportions once shown.
+            self._sized = True
+            QTimer.singleShot(0, self, self._size_docks)
+
+    # -- help ------------------------------------------------------------------------
+    def toggle_help(self) -> None:
+        if self.help.isVisible():
+            self.help.hide()
+        else:
+            self.help.open()
