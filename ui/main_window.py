@@ -283,6 +283,7 @@ class MainWindow(QMainWindow):
                 case_order=self.worklist_order,
             )
             self.workspace.back_requested.connect(self.show_worklist)
+            self.notifier.cases_changed.connect(self.workspace.check_still_there)
             self.workspace.set_vault(self.vault)
             self.pages.insertWidget(1, self.workspace)
         return self.workspace

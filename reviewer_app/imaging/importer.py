@@ -38,6 +38,9 @@ class ImportResult:
     instances: int = 0
     already_present: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: The patient names the imported files carry: shown to the specialist, who must
+    #: see at once when a CD belongs to someone else than the case's patient.
+    patient_names: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,7 @@ def import_folder(
                 if found.sop_uid in known:
                     result.already_present += 1
                 else:
+                    result.patient_names.add(str(found.header.get("PatientName", "") or ""))
                     ref = vault.objects.put(data, kind=INSTANCE_KIND)
                     stored.append((found, ref.object_id))
                     known.add(found.sop_uid)

@@ -77,6 +77,10 @@ from reviewer_app.vault import PartialObject, Vault
 log = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 4
+#: Threads encrypting and writing streamed instances (at least ``workers``).
+STORE_THREADS = 8
+#: Received instances waiting for a store thread, at most (one is always let through).
+BACKLOG_BYTES = 64 * 1024 * 1024
 T = TypeVar("T")
 
 
@@ -107,8 +111,11 @@ class SyncEngine:
         self.remote = Remote(session, retry=retry, cancel=self._cancel)
         self._server = origin(session.fhir_base)
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="sync-transfer")
-        # Encrypts and writes the instances a series stream brings in.
-        self._store_pool = ThreadPoolExecutor(workers, thread_name_prefix="sync-store")
+        # Encrypts and writes the instances a series stream brings in. More threads than
+        # transfers: each spends most of its time in fsync, where the GIL is free and
+        # the filesystem commits concurrent fsyncs together.
+        self._store_threads = max(workers, STORE_THREADS)
+        self._store_pool = ThreadPoolExecutor(self._store_threads, thread_name_prefix="sync-store")
         self._batcher = InstanceBatcher(vault, monotonic=monotonic)
         self._lock = threading.Lock()
         self._run_lock = threading.Lock()
@@ -388,7 +395,7 @@ class SyncEngine:
         stores: list[Future[None]] = []
         # Bounds the parts received but not yet stored (memory), and lets the
         # receiver run ahead of the disk by that much.
-        slots = threading.BoundedSemaphore(2 * self.workers)
+        slots = _Backlog(2 * self._store_threads, BACKLOG_BYTES)
         stream = self.remote.stream_series(job.dicomweb_base, job.study_uid, job.series_uid)
         try:
             with contextlib.closing(stream):
@@ -400,7 +407,7 @@ class SyncEngine:
                     if item is None:
                         continue
                     self.on_event(ItemStarted(item.case_id, item.kind, item.ref, item.phase))
-                    slots.acquire()
+                    slots.acquire(len(data))
                     stores.append(self._store_pool.submit(self._store_streamed, item, data, slots))
                     if self._stopped():
                         break
@@ -418,9 +425,7 @@ class SyncEngine:
             return []
         return [item for item in job.items if item.ref in wanted]
 
-    def _store_streamed(
-        self, item: WorkItem, data: bytes, slots: threading.BoundedSemaphore
-    ) -> None:
+    def _store_streamed(self, item: WorkItem, data: bytes, slots: _Backlog) -> None:
         try:
             if self._cancel.is_set():
                 return  # Still pending: the next run fetches it.
@@ -429,7 +434,7 @@ class SyncEngine:
             self._failed(item, exc, len(data))
             return
         finally:
-            slots.release()
+            slots.release(len(data))
         self._finished(item, size, len(data))
 
     def _transfer(self, item: WorkItem) -> None:
@@ -608,6 +613,33 @@ class SyncEngine:
         )
         for case_id, state, done, total, failed in rows:
             self.on_event(CaseProgress(case_id, state or "", done, total, failed))
+
+
+class _Backlog:
+    """How far a series stream may run ahead of the store threads: at most ``count``
+    parts and ``size`` bytes waiting (a single larger part is let through alone)."""
+
+    def __init__(self, count: int, size: int) -> None:
+        self._count = count
+        self._size = size
+        self._parts = 0
+        self._bytes = 0
+        self._changed = threading.Condition()
+
+    def acquire(self, size: int) -> None:
+        """Wait until ``size`` more bytes may wait, then count them."""
+        with self._changed:
+            while self._parts and (self._parts >= self._count or self._bytes + size > self._size):
+                self._changed.wait()
+            self._parts += 1
+            self._bytes += size
+
+    def release(self, size: int) -> None:
+        """A part has been stored (or given up)."""
+        with self._changed:
+            self._parts -= 1
+            self._bytes -= size
+            self._changed.notify_all()
 
 
 def _listing(

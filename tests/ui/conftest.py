@@ -18,6 +18,7 @@ import pytest
 import shiboken6
 
 from reviewer_app.vault import KeySource, Profile, create_profile
+from tests.fixtures.synced_case import synced_case, synced_source  # noqa: F401
 from tests.ui.helpers import FAST_SCRYPT, PASSPHRASE
 from ui.notifier import Notifier
 from ui.operations import Operations
@@ -205,4 +206,3 @@ def make_shell(qapp: QApplication, qtbot: Any, make_vault: Any) -> Iterator[Call
     yield make
     for shell in shells:
         shell.shutdown()
-from tests.fixtures.synced_case import synced_case, synced_source  # noqa: F401

@@ -111,6 +111,8 @@ class ImagingPane(QWidget):
         self._shown: RenderedImage | None = None
         self._shown_index: int | None = None
         self._shown_sop = ""
+        #: A message that stays under the images until the case changes (import result).
+        self._notice = ""
         self._tags_for: object = None
         self._timing: dict[int, FrameTimes] = {}
         self.loader = SliceLoader(ops, FrameCache(cache_budget(self._settings)))
@@ -258,6 +260,7 @@ class ImagingPane(QWidget):
         self._window, self._invert, self._index = None, False, 0
         self._tags_for = None
         self._timing = {}
+        self._notice = ""
         self.invert_action.setChecked(False)
         self.header.clear()
         self.series_model.set_case(None)
@@ -311,7 +314,7 @@ class ImagingPane(QWidget):
     def _stack_ready(self, stack: SeriesStack) -> None:
         self._stack = stack
         self._set_enabled(True)
-        self.status.setText("" if stack.slices else "This series has no images.")
+        self.status.setText(self._notice if stack.slices else "This series has no images.")
         self.slider.blockSignals(True)
         self.slider.setMaximum(max(0, len(stack.slices) - 1))
         self.slider.setPageStep(10)
@@ -386,9 +389,11 @@ class ImagingPane(QWidget):
             top_right.append(f"Slice –/{series.instance_count or len(series.instances)}")
         else:
             s = stack.slices[index]
-            top_right.append(f"Slice {index + 1}/{len(stack.slices)}")
+            if s.frames == 1 or len(stack.instances) > 1:
+                top_right.append(f"Slice {index + 1}/{len(stack.slices)}")
             if s.frames > 1:
                 top_right.append(f"Frame {s.frame + 1}/{s.frames}")
+                top_right.append(self._rate_text(index))
             position = stack.positions[index] if index < len(stack.positions) else None
             if position is not None:
                 top_right.append(f"Position {position:.1f} mm")
@@ -547,6 +552,15 @@ class ImagingPane(QWidget):
             self._timing[s.instance] = frame_times_ms(header)
         return self._timing[s.instance]
 
+    def _rate_text(self, index: int) -> str:
+        timing = self._timing_of(index)
+        if timing is None or self._stack is None:
+            return ""
+        delay = timing.delay_ms(self._stack.slices[index].frame)
+        if timing.source == "default":
+            return f"{delay:g} ms/frame (rate not in the file)"
+        return f"{delay:.1f} ms/frame ({timing.source})"
+
     def cine_interval_ms(self) -> int:
         """The cine timer's interval now (the current frame's stored frame time)."""
         return self.cine.interval()
@@ -677,9 +691,12 @@ class ImagingPane(QWidget):
                 return
             self.show_case(case, vault)
             skipped = f", {len(result.skipped)} file(s) skipped" if result.skipped else ""
-            self.status.setText(
-                f"Imported {result.instances} image(s) in {result.series} series{skipped}."
+            names = ", ".join(sorted(n.replace("^", " ").strip() for n in result.patient_names))
+            self._notice = (
+                f"Imported {result.instances} image(s) in {result.series} series{skipped}. "
+                f"Patient named in the files: {names or 'none'}."
             )
+            self.status.setText(self._notice)
             self.imported.emit(case_id, result)
 
         def failed(error: BaseException) -> None:

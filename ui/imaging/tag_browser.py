@@ -92,6 +92,19 @@ class TagBrowser(QWidget):
 
     def set_rows(self, rows: list[TagRow]) -> None:
         self.model.set_rows(rows)
+        self._compact()
+
+    def _compact(self) -> None:
+        # Compact rows: a header has hundreds of elements. Set here, not once in
+        # __init__: polishing the widget (the app's theme) resets the header's default.
+        height = self.fontMetrics().height() + 6
+        header = self.table.verticalHeader()
+        header.setMinimumSectionSize(height - 2)
+        header.setDefaultSectionSize(height)
+
+    def showEvent(self, event: object) -> None:
+        super().showEvent(event)  # type: ignore[arg-type]
+        self._compact()
 
     def visible_rows(self) -> list[tuple[str, ...]]:
         """The rows the search lets through, as (tag, keyword, VR, value)."""

@@ -234,6 +234,7 @@ class RecordsPane(QWidget):
     def _build_actions(self) -> None:
         def add(name: str, keys: list[Any], slot: Any) -> QAction:
             action = QAction(name, self)
+            action.setData(name)  # what the workspace's shortcut help shows
             sequences: list[QKeySequence] = []
             for key in keys:
                 # Standard keys may repeat an explicit one; a duplicate is "ambiguous".
@@ -246,14 +247,14 @@ class RecordsPane(QWidget):
             self.addAction(action)
             return action
 
-        add("Find", [QKeySequence.StandardKey.Find], self.open_search)
-        add("Next hit", ["F3"], lambda: self.step_hit(True))
-        add("Previous hit", ["Shift+F3"], lambda: self.step_hit(False))
+        add("Find in the record", [QKeySequence.StandardKey.Find], self.open_search)
+        add("Next search hit", ["F3"], lambda: self.step_hit(True))
+        add("Previous search hit", ["Shift+F3"], lambda: self.step_hit(False))
         add("Zoom in", ["Ctrl+=", "Ctrl++", QKeySequence.StandardKey.ZoomIn], self._zoom_in)
         add("Zoom out", ["Ctrl+-", QKeySequence.StandardKey.ZoomOut], self._zoom_out)
-        add("Actual size", ["Ctrl+0"], lambda: self.set_zoom(100.0))
-        add("Rotate", ["R"], self.rotate)
-        add("Copy", [QKeySequence.StandardKey.Copy], self.copy_selection)
+        add("Actual size (100 %)", ["Ctrl+0"], lambda: self.set_zoom(100.0))
+        add("Rotate pages clockwise", ["R"], self.rotate)
+        add("Copy the selected text", [QKeySequence.StandardKey.Copy], self.copy_selection)
 
     # --- CasePane -------------------------------------------------------------------------
 

@@ -93,6 +93,10 @@ class PageRenderer(QObject):
         )
         return self._cache.get(near[0]) if near else None
 
+    def has_image(self, page: int, zoom: float, rotation: int, *, thumbnail: bool = False) -> bool:
+        """Whether exactly this image is cached (not a stand-in)."""
+        return (page, round(zoom, 3), rotation, thumbnail) in self._cache
+
     def request(self, page: int, zoom: float, rotation: int, *, thumbnail: bool = False) -> None:
         """Start rendering the page unless it is cached, failed or already on its way."""
         doc = self._doc

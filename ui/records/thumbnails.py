@@ -36,21 +36,26 @@ class ThumbnailModel(QAbstractListModel):
         self._sizes: list[PageSize] = []
         self._rotation = 0
         self.dpr = dpr
+        # Finished thumbnails, so that painting the strip does not rescale them each time.
+        self._pixmaps: dict[int, QPixmap] = {}
         renderer.page_ready.connect(self._on_page_ready)
 
     def set_pages(self, sizes: list[PageSize], rotation: int = 0) -> None:
         self.beginResetModel()
+        self._pixmaps.clear()
         self._sizes = list(sizes)
         self._rotation = rotation
         self.endResetModel()
 
     def set_rotation(self, rotation: int) -> None:
         self._rotation = rotation
+        self._pixmaps.clear()
         if self._sizes:
             self.dataChanged.emit(self.index(0), self.index(len(self._sizes) - 1))
 
     def _on_page_ready(self, page: int) -> None:
         if 0 <= page < len(self._sizes):
+            self._pixmaps.pop(page, None)
             index = self.index(page)
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
@@ -75,10 +80,13 @@ class ThumbnailModel(QAbstractListModel):
         return None
 
     def _picture(self, page: int) -> QPixmap:
+        done = self._pixmaps.get(page)
+        if done is not None:
+            return done
         turned = rotated_size(self._sizes[page], self._rotation)
-        zoom = THUMB_WIDTH / turned.width
-        size = QSize(THUMB_WIDTH, max(1, round(turned.height * zoom)))
-        image = self._renderer.image(page, zoom * self.dpr, self._rotation, thumbnail=True)
+        zoom = THUMB_WIDTH / turned.width * self.dpr
+        size = QSize(THUMB_WIDTH, max(1, round(turned.height * THUMB_WIDTH / turned.width)))
+        image = self._renderer.image(page, zoom, self._rotation, thumbnail=True)
         if image is None or page in self._renderer.failed_pages:
             blank = QPixmap(size * self.dpr)
             blank.fill(QColor("white"))
@@ -90,6 +98,8 @@ class ThumbnailModel(QAbstractListModel):
             Qt.TransformationMode.SmoothTransformation,
         )
         pixmap.setDevicePixelRatio(self.dpr)
+        if self._renderer.has_image(page, zoom, self._rotation, thumbnail=True):
+            self._pixmaps[page] = pixmap  # the real thumbnail, not a stand-in
         return pixmap
 
 

@@ -19,7 +19,7 @@ from itertools import pairwise
 from typing import Any
 
 from reviewer_app.casefile import CaseFile, load_case
-from reviewer_app.errors import ReviewerError
+from reviewer_app.errors import CaseNotFound, ReviewerError
 from ui.operations import Operation, Operations
 from ui.qt import (
     QAction,
@@ -262,7 +262,7 @@ class WorkspacePage(QWidget):
         self.help_button.setDefaultAction(self.help_action)
 
     def shortcut_rows(self) -> list[tuple[str, str]]:
-        """(keys, what they do) for every workspace action, then the app-wide ones."""
+        """(keys, what they do): the workspace's actions, the lock, then each pane's."""
         rows = []
         for action in self.actions():
             keys = " or ".join(
@@ -271,6 +271,14 @@ class WorkspacePage(QWidget):
             if keys:
                 rows.append((keys, str(action.data())))
         rows.append(("Ctrl+L", "Lock Reviewer now"))
+        for pane in self.panes:
+            for action in pane.findChildren(QAction):
+                keys = " or ".join(
+                    s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts()
+                )
+                if keys:
+                    text = action.text().replace("&", "").rstrip(".…")
+                    rows.append((keys, f"{pane.pane_title}: {text}"))
         return rows
 
     # -- cases -----------------------------------------------------------------------
@@ -351,6 +359,24 @@ class WorkspacePage(QWidget):
         self.banner.show_message(message)
         self.case_failed.emit(error)
 
+    def check_still_there(self) -> None:
+        """After a sync: if the case shown was removed (withdrawn, reassigned, purged),
+        show nothing of it any more. A case that is still there is left as it is, so a
+        background sync never moves what the specialist is reading."""
+        case_id, generation, vault = self._requested, self._generation, self._vault
+        if case_id is None or vault is None or self._shown is None:
+            return
+
+        def exists(_ctx: object) -> bool:
+            row = vault.read().execute("SELECT 1 FROM cases WHERE case_id = ?", (case_id,))
+            return row.fetchone() is not None
+
+        def checked(found: bool) -> None:
+            if not found and generation == self._generation and case_id == self._requested:
+                self._load_failed(generation, CaseNotFound())
+
+        self._ops.run(exists, success=checked, label="check case")
+
     def step_case(self, step: int) -> None:
         """Open the case ``step`` rows away in the worklist's current order."""
         order = self._case_order()
@@ -412,13 +438,18 @@ class WorkspacePage(QWidget):
 
     # -- layout ----------------------------------------------------------------------
     def focus_pane(self, pane: Any) -> None:
+        """Bring ``pane`` forward and give the keyboard to its first focusable part."""
         dock = self.docks[str(pane.pane_title)]
         dock.show()
         dock.raise_()
-        pane.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        focus = pane.focusProxy() or pane.nextInFocusChain()
-        if focus is not None and not pane.hasFocus():
-            focus.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        tab = Qt.FocusPolicy.TabFocus
+        focusable = (
+            w
+            for w in pane.findChildren(QWidget)
+            if w.isVisible() and w.isEnabled() and (w.focusPolicy().value & tab.value)
+        )
+        target = next(focusable, None) or pane
+        target.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def maximised_dock(self) -> QDockWidget | None:
         return self._maximised

@@ -207,6 +207,7 @@ def test_cine_plays_at_the_stored_frame_time_and_steps(
     case = case_with(vault, "c1", "Doe^Jane", [cine(frames=4, frame_time="40")], modality="US")
     pane.show_case(case, vault)
     wait_slice(qtbot, pane, "Frame 1/4")
+    assert "40.0 ms/frame (FrameTime)" in pane.view.overlay("top_right")
     pane.play_action.trigger()
     assert pane.is_playing()
     assert pane.cine_interval_ms() == 40
@@ -219,6 +220,24 @@ def test_cine_plays_at_the_stored_frame_time_and_steps(
     index = pane.current_index()
     pane.step(1)
     wait_slice(qtbot, pane, f"Frame {index + 2}/4")
+
+
+def test_cine_follows_a_frame_time_vector(qtbot: Any, pane: ImagingPane, vault: Any) -> None:
+    ds = cine(frames=4, frame_time="40")
+    del ds.FrameTime
+    ds.FrameTimeVector = [0, 30, 50, 70]
+    ds.FrameIncrementPointer = 0x00181065
+    pane.show_case(case_with(vault, "c1", "Doe^Jane", [ds], modality="US"), vault)
+    wait_slice(qtbot, pane, "Frame 1/4")
+    pane.loop_action.setChecked(False)
+    intervals = []
+    pane.cine.timeout.connect(lambda: intervals.append(pane.cine_interval_ms()))
+    pane.play_action.trigger()
+    first = pane.cine_interval_ms()
+    qtbot.waitUntil(lambda: not pane.is_playing(), timeout=5000)
+    # Frame n stays up for the increment before frame n + 1; no loop: it stops at the end.
+    assert [first, *intervals[:2]] == [30, 50, 70]
+    assert "Frame 4/4" in pane.view.overlay("top_right")
 
 
 def test_tag_browser_search(qtbot: Any, pane: ImagingPane, vault: Any) -> None:
@@ -266,6 +285,8 @@ def test_local_import_of_a_dicomdir(
     assert pane.case_id() == "c1"
     wait_slice(qtbot, pane, "Slice 1/3")
     assert "(imported)" in pane.series_model.data(pane.series_model.index(0))
+    # Whose images they are is said, so a CD of another patient is noticed at once.
+    assert "Patient named in the files: ZZMARKER Imaging" in pane.status.text()
     marker = PATIENT_MARKER.encode()
     for path in profile.root.rglob("*"):
         if path.is_file():

@@ -401,6 +401,11 @@ def test_open_ref_goes_to_the_page(qtbot: Any, pane: RecordsPane, letters: dict[
     pane.open_ref("record:r1#2")
     assert pane.view.current_page() == 1
     assert pane.thumbnails.selected_page() == 1
+    # The strip shows each page in small (rendered apart from the pages).
+    thumbs = pane.thumbnails.model()
+    qtbot.waitUntil(lambda: any(k[3] for k in pane.renderer.cache), timeout=5000)
+    assert thumbs.rowCount() == 3
+    assert thumbs.index(0, 0).data(Qt.ItemDataRole.DecorationRole).width() > 0
     # A thumbnail click goes to that page.
     index = pane.thumbnails.model().index(2, 0)
     rect = pane.thumbnails.visualRect(index)

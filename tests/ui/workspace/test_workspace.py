@@ -11,6 +11,7 @@ from reviewer_app.casefile import CaseFile, load_case
 from tests.fixtures.synced_case import SyncedCopy
 from tests.ui.helpers import PASSPHRASE, all_visible_texts, visible_texts
 from tests.ui.workspace.doubles import RecordingPane, recording_panes
+from ui.notifier import Change
 from ui.qt import QKeySequence, Qt
 from ui.workspace.page import LOADING_TEXT, WorkspacePage
 from ui.workspace.pane_header import PaneHeader
@@ -267,6 +268,11 @@ def test_the_real_panes_follow_the_banner_through_switch_and_lock(
     workspace = _open_from_worklist(shell, qtbot, first.case_id)
     assert [p.pane_title for p in workspace.panes] == ["Records", "Labs", "Imaging"]
     _assert_everything_shows(workspace, first)
+    for n, pane in enumerate(workspace.panes, start=1):
+        qtbot.keyClick(
+            shell.app.focusWidget(), Qt.Key(Qt.Key.Key_0 + n), Qt.KeyboardModifier.ControlModifier
+        )
+        assert pane.isAncestorOf(shell.app.focusWidget()), pane.pane_title
 
     with qtbot.waitSignal(workspace.case_shown, timeout=5000):
         shell.window.open_case(other.case_id)
@@ -278,3 +284,38 @@ def test_the_real_panes_follow_the_banner_through_switch_and_lock(
     qtbot.waitUntil(lambda: shell.ops.pending() == 0, timeout=10_000)
     assert [p.case_id() for p in workspace.panes] == [None] * 3
     assert not [t for t in all_visible_texts() if other.patient.name in t]
+
+
+def test_a_case_removed_by_sync_while_open_is_no_longer_shown(
+    shell: Any, synced: SyncedCopy, qtbot: QtBot
+) -> None:
+    case = load_case(synced.vault, synced.case_ids[0])
+    workspace = _open_from_worklist(shell, qtbot, case.case_id)
+    # Another case changing leaves the open one alone.
+    shell.notifier.notify(Change.CASES)
+    qtbot.waitUntil(lambda: shell.ops.pending() == 0, timeout=5000)
+    _assert_everything_shows(workspace, case)
+    # Withdrawn on the platform: the sync removes the case from the vault.
+    synced.vault.write_sync(
+        lambda conn: conn.execute("DELETE FROM cases WHERE case_id = ?", (case.case_id,))
+    )
+    with qtbot.waitSignal(workspace.case_failed, timeout=5000):
+        shell.notifier.notify(Change.CASES)
+    assert workspace.banner.name.text() == "Case not found"
+    assert [p.case_id() for p in workspace.panes] == [None] * 3
+    assert not [t for t in visible_texts(workspace) if case.patient.name in t]
+
+
+def test_keyboard_focuses_and_maximises_panes(shell: Any, synced: SyncedCopy, qtbot: QtBot) -> None:
+    workspace = _open_from_worklist(shell, qtbot, synced.case_ids[0])
+    labs = workspace.panes[1]
+    qtbot.keyClick(workspace, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    focus = shell.app.focusWidget()
+    assert focus is labs or labs.isAncestorOf(focus)
+    modifiers = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(focus, Qt.Key.Key_M, modifiers)
+    assert workspace.maximised_dock() is workspace.docks["Labs"]
+    assert not workspace.docks["Records"].isVisible()
+    qtbot.keyClick(shell.app.focusWidget(), Qt.Key.Key_M, modifiers)
+    assert workspace.maximised_dock() is None
+    assert all(dock.isVisible() for dock in workspace.docks.values())
