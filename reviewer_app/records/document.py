@@ -106,6 +106,7 @@ class RecordDocument:
                 doc.close()
                 raise
         self._words: dict[int, tuple[Word, ...]] = {}
+        self._textless: tuple[int, ...] | None = None
 
     @staticmethod
     def _check(doc: pymupdf.Document) -> None:
@@ -204,6 +205,19 @@ class RecordDocument:
             )
         self._words[number] = words
         return words
+
+    def pages_without_text(self) -> tuple[int, ...]:
+        """Pages with no text layer (scans, photos): search cannot see into them.
+
+        Computed once per document (a text extraction of every page)."""
+        if self._textless is None:
+            found = []
+            for number in range(self.page_count):
+                with ENGINE_LOCK:
+                    if not self._page(number).get_text("text").strip():
+                        found.append(number)
+            self._textless = tuple(found)
+        return self._textless
 
     def text(self, number: int) -> str:
         """The plain text of page ``number`` ('' for a scanned page)."""

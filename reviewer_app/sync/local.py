@@ -385,9 +385,15 @@ def _save_studies(
     seq = 0
     for listing in studies:
         study = listing.study
+        # An upsert, not INSERT OR REPLACE: a study the specialist imported from a CD keeps
+        # its source, so its local instances are never reconciled away below.
         conn.execute(
-            "INSERT OR REPLACE INTO studies (case_id, study_uid, imaging_study_id, "
-            "description, started, modalities, dicomweb_base) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO studies (case_id, study_uid, imaging_study_id, "
+            "description, started, modalities, dicomweb_base) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (case_id, study_uid) DO UPDATE SET "
+            "imaging_study_id = excluded.imaging_study_id, description = excluded.description, "
+            "started = excluded.started, modalities = excluded.modalities, "
+            "dicomweb_base = excluded.dicomweb_base",
             (
                 case_id,
                 study.study_uid,
@@ -444,8 +450,12 @@ def _save_studies(
                 )
                 seq += 1
     if drop_unlisted:
+        # Imported studies are not the platform's to list: their instances stay.
         rows = conn.execute(
-            "SELECT sop_instance_uid, object_id FROM instances WHERE case_id = ?", (case_id,)
+            "SELECT sop_instance_uid, object_id FROM instances WHERE case_id = ?1 "
+            "AND study_uid NOT IN "
+            "(SELECT study_uid FROM studies WHERE case_id = ?1 AND source = 'import')",
+            (case_id,),
         ).fetchall()
         for uid, object_id in rows:
             if uid in listed:

@@ -82,6 +82,7 @@ class PageView(QAbstractScrollArea):
         self._hits: list[SearchHit] = []
         self._current_hit = -1
         self._drag: tuple[int, tuple[float, float], tuple[float, float]] | None = None
+        self._press: tuple[int, tuple[float, float]] | None = None
         self._selection: tuple[int, list[Word]] | None = None
         self._current_page = 0
         self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
@@ -96,6 +97,7 @@ class PageView(QAbstractScrollArea):
         self._hits = []
         self._current_hit = -1
         self._drag = None
+        self._press = None
         self._selection = None
         self._current_page = 0
         self._relayout(anchor=False)
@@ -296,22 +298,37 @@ class PageView(QAbstractScrollArea):
 
     def mousePressEvent(self, event: Any) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
+            # A click clears the selection; only a drag (or a double-click) selects.
             hit = self._page_point(event.position())
             self._selection = None
             self._drag = None
+            self._press = hit
             if hit is not None:
-                page, point = hit
-                self.select(page, point, point)
+                self._renderer.words(hit[0])  # load them while the drag starts
             self.viewport().update()
         super().mousePressEvent(event)
 
+    def mouseDoubleClickEvent(self, event: Any) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            hit = self._page_point(event.position())
+            if hit is not None:
+                page, point = hit
+                self.select(page, point, point)  # the word under the pointer
+            return
+        super().mouseDoubleClickEvent(event)
+
     def mouseMoveEvent(self, event: Any) -> None:
-        if self._drag is not None and event.buttons() & Qt.MouseButton.LeftButton:
-            page, start, _ = self._drag
+        if self._press is not None and event.buttons() & Qt.MouseButton.LeftButton:
+            page, start = self._press
             hit = self._page_point(event.position())
             if hit is not None and hit[0] == page:
                 self.select(page, start, hit[1])
         super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: Any) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press = None
+        super().mouseReleaseEvent(event)
 
     def _on_page_ready(self, page: int) -> None:
         if self._drag is not None and self._drag[0] == page and self._selection is None:

@@ -459,6 +459,7 @@ class RecordsPane(QWidget):
         self.view.clear()
         self._thumb_model.set_pages([])
         self.search_bar.set_status(0, 0)
+        self.search_bar.set_unsearched(0)
         self._notice.hide()
 
     def _close_later(self, doc: RecordDocument) -> None:
@@ -562,10 +563,12 @@ class RecordsPane(QWidget):
         self.search_bar.set_status(0, 0, searching=True)
         start_page = self.view.current_page()
 
-        def found(hits: list[SearchHit]) -> None:
+        def found(result: tuple[list[SearchHit], tuple[int, ...]]) -> None:
             if text != self._query:
                 return
             self._searching = None
+            hits, textless = result
+            self.search_bar.set_unsearched(len(textless))
             self._hits = hits
             if hits:
                 after = [n for n, h in enumerate(hits) if h.page >= start_page]
@@ -577,9 +580,10 @@ class RecordsPane(QWidget):
             self.view.set_hits(hits, self._hit)
             self.search_bar.set_status(self._hit, len(hits))
 
-        self._searching = self.renderer.run_on_document(
-            lambda doc, ctx: doc.search(text, ctx.check), found
-        )
+        def search(doc: RecordDocument, ctx: Any) -> tuple[list[SearchHit], tuple[int, ...]]:
+            return doc.search(text, ctx.check), doc.pages_without_text()
+
+        self._searching = self.renderer.run_on_document(search, found)
 
     # --- selection --------------------------------------------------------------------------
 

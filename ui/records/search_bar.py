@@ -47,6 +47,10 @@ class SearchBar(QWidget):
         self.count = QLabel("")
         self.count.setObjectName("recordSearchCount")
         self.count.setMinimumWidth(80)
+        # Scanned pages have no text layer: say that search could not look at them.
+        self.unsearched = QLabel("")
+        self.unsearched.setObjectName("formMessage")
+        self.unsearched.hide()
         self.previous_button = QToolButton()
         self.previous_button.setText("▲")
         self.previous_button.setToolTip("Previous hit (Shift+Enter, Shift+F3)")
@@ -58,6 +62,7 @@ class SearchBar(QWidget):
         close.setToolTip("Close search (Escape)")
         layout.addWidget(self.field, 1)
         layout.addWidget(self.count)
+        layout.addWidget(self.unsearched)
         layout.addWidget(self.previous_button)
         layout.addWidget(self.next_button)
         layout.addWidget(close)
@@ -69,6 +74,15 @@ class SearchBar(QWidget):
 
     def text(self) -> str:
         return self.field.text().strip()
+
+    def set_unsearched(self, pages: int) -> None:
+        """Warn that ``pages`` pages (scans) could not be searched; 0 hides the warning."""
+        plural = "s" if pages != 1 else ""
+        self.unsearched.setText(f"{pages} scanned page{plural} not searched")
+        self.unsearched.setToolTip(
+            "These pages are pictures without a text layer: read them, search cannot."
+        )
+        self.unsearched.setVisible(pages > 0)
 
     def set_status(self, current: int, total: int, *, searching: bool = False) -> None:
         """ "3 of 17", "No matches", "Searching…" or nothing."""

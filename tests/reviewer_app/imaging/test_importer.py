@@ -110,3 +110,31 @@ def test_a_folder_without_images_is_refused(vault: Any, tmp_path: Path) -> None:
     with pytest.raises(NothingToImport):
         import_folder(vault, "case-1", folder)
     assert vault.objects.count() == 0
+
+
+def test_a_later_sync_keeps_imported_images(vault: Any, tmp_path: Path) -> None:
+    # The platform does not list a study imported from a CD; reconciling the case's
+    # instances against the platform's listing must leave the imported ones (and their
+    # encrypted objects) alone. This once shredded every imported image at the next sync.
+    from reviewer_app.sync import local
+
+    result = import_folder(vault, "case-1", write_cd(tmp_path / "cd"))
+
+    def instances() -> list[tuple[str, str]]:
+        return (
+            vault.read()
+            .execute("SELECT sop_instance_uid, object_id FROM instances WHERE case_id = 'case-1'")
+            .fetchall()
+        )
+
+    before = instances()
+    assert len(before) == 3
+    stale = vault.write_sync(
+        lambda conn: local._save_studies(conn, "case-1", [], drop_unlisted=True)
+    )
+    assert stale == []
+    assert instances() == before
+    sources = vault.read().execute("SELECT DISTINCT source FROM studies").fetchall()
+    assert sources == [("import",)]
+    assert all(vault.objects.read_bytes(object_id) for _, object_id in before)
+    assert result is not None

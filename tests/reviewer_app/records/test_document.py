@@ -151,6 +151,7 @@ def test_letter_with_table_and_scan() -> None:
     assert record.page_count == 4
     assert len(record.search("haemoglobin")) == 40
     assert {h.page for h in record.search("haemoglobin")} == {2}
+    assert record.pages_without_text() == (3,)
 
 
 def test_encrypted_says_so() -> None:

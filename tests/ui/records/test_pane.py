@@ -143,7 +143,7 @@ def letters(vault: Any) -> dict[str, Any]:
     bruno = make_case(
         "case-bruno",
         "Roe, Bruno",
-        [("b1", "Bruno discharge summary", put(vault, letter(2, seed=7)))],
+        [("b1", "Bruno discharge summary", put(vault, letter(2, seed=7, scanned=True)))],
         key="SYN-0002",
     )
     return {"vault": vault, "anna": anna, "bruno": bruno}
@@ -165,6 +165,7 @@ def test_search_highlights_every_hit_and_steps_through_them(
     assert pane.current_hit() == 0
     assert pane.search_bar.count.text() == "1 of 3"
     assert len(pane.view.hit_rects()) == 3
+    assert not pane.search_bar.unsearched.isVisible()  # every page has text
     qtbot.keyClick(pane.search_bar.field, Qt.Key.Key_Return)
     assert (pane.current_hit(), pane.search_bar.count.text()) == (1, "2 of 3")
     qtbot.keyClick(pane.search_bar.field, Qt.Key.Key_F3)
@@ -285,6 +286,13 @@ def test_drag_selects_text_and_ctrl_c_copies_it(
     pane.view.setFocus()
     qtbot.keyClick(pane.view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     assert QApplication.clipboard().text() == "normal size\nMild mitral"
+    # A click clears the selection; a double-click selects one word.
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=start)
+    assert pane.view.selected_text() == ""
+    qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=end)
+    assert pane.view.selected_text() == "mitral"
+    pane.copy_selection()
+    assert QApplication.clipboard().text() == "mitral"
 
 
 def screen_point(pane: RecordsPane, page: int, x: float, y: float) -> QPoint:
@@ -346,8 +354,11 @@ def test_switching_case_replaces_everything(
     assert "Anna" not in texts and "SYN-0001" not in texts
     assert "Roe, Bruno · SYN-0002" in texts
     assert pane.view.page_count() == 2
-    # The search bar searched Bruno's record again: "ejection" words are in his letter.
-    assert all(h.page < 2 for h in pane.hits())
+    # The search bar searched Bruno's record again: "ejection" words are in his letter,
+    # and it says that his scanned page could not be searched.
+    assert pane.hits() and all(h.page == 0 for h in pane.hits())
+    assert pane.search_bar.unsearched.isVisible()
+    assert pane.search_bar.unsearched.text() == "1 scanned page not searched"
 
 
 def test_late_results_for_the_previous_case_are_dropped(
