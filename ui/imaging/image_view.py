@@ -196,14 +196,30 @@ class ImageView(QGraphicsView):
                 box, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder
             )
         line_h = metrics.height()
+        corner_lines = {corner: list(self._overlay[corner]) for corner in CORNERS}
+        if self._lossy:
+            corner_lines["bottom_right"].append(self._lossy)
+        # Width taken by the right-hand text on each screen row (keyed by top/bottom and
+        # the row's distance from that edge), so left-hand text on the same row is elided
+        # instead of running into it in a narrow pane.
+        right_width: dict[tuple[bool, int], int] = {}
+        for corner in ("top_right", "bottom_right"):
+            lines = corner_lines[corner]
+            for i, text in enumerate(lines):
+                top = corner.startswith("top")
+                row = i if top else len(lines) - i
+                right_width[(top, row)] = metrics.horizontalAdvance(text)
         for corner in CORNERS:
-            lines = list(self._overlay[corner])
-            if corner == "bottom_right" and self._lossy:
-                lines.append(self._lossy)
+            lines = corner_lines[corner]
             top = corner.startswith("top")
             right = corner.endswith("right")
-            for i, text in enumerate(lines):
+            for i, line in enumerate(lines):
                 y = area.top() + i * line_h if top else area.bottom() - (len(lines) - i) * line_h
+                text = line
+                if not right:
+                    row = i if top else len(lines) - i
+                    room = area.width() - right_width.get((top, row), 0) - 12
+                    text = metrics.elidedText(line, Qt.TextElideMode.ElideRight, max(room, 0))
                 width = metrics.horizontalAdvance(text)
                 x = area.right() - width if right else area.left()
                 if corner == "bottom_right" and self._lossy and i == len(lines) - 1:
