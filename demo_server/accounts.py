@@ -14,6 +14,9 @@ class Account:
     practitioner_id: str
     family: str
     given: str
+    #: Shown in the signature block and put in the signing certificate (demo values).
+    credentials: str = ""
+    licence: str = ""
 
     @property
     def display(self) -> str:
@@ -22,8 +25,10 @@ class Account:
 
 
 ACCOUNTS = (
-    Account("dr.demo", "demo", "spec-1", "Specialist", "Demo"),
-    Account("dr.other", "demo", "spec-2", "Colleague", "Other"),
+    Account(
+        "dr.demo", "demo", "spec-1", "Specialist", "Demo", "MD, FRCR, Consultant", "SYN-LIC-70001"
+    ),
+    Account("dr.other", "demo", "spec-2", "Colleague", "Other", "MD, Consultant", "SYN-LIC-70002"),
 )
 DEFAULT_OWNER = ACCOUNTS[0].practitioner_id
 

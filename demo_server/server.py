@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from demo_server import loader
 from demo_server.admin import Admin
+from demo_server.ca import CertificateAuthority, account_for
 from demo_server.dicomweb import DicomWeb
 from demo_server.faults import Faults
 from demo_server.fhir import Fhir
@@ -67,6 +68,9 @@ class App:
         self.dicomweb = DicomWeb(self.store, f"{base_url}/dicomweb", self._render)
         self.faults = Faults()
         self.admin = Admin(self.store, self.faults, self.reset)
+        # Kept in its own folder: a reset reloads the cases but keeps the CA and the
+        # certificates it issued, as a platform would.
+        self.ca = CertificateAuthority(config.storage / "ca", base_url)
         self._specs: dict[str, Any] = {}
         self._specs_ready = threading.Event()
         self._spec_thread: threading.Thread | None = None
@@ -167,8 +171,14 @@ class App:
         body: bytes,
     ) -> Reply:
         if parts[-2:] == [".well-known", "smart-configuration"] and parts[:-2] in ([], ["fhir"]):
-            return json_reply(200, self.oauth.configuration())
+            return json_reply(200, {**self.oauth.configuration(), **self.ca.discovery()})
         head = parts[0] if parts else ""
+        if parts[:2] == [".well-known", "est"] and len(parts) == 3:
+            return self._est(method, parts[2], headers, body)
+        if parts == ["crl"] and method == "GET":
+            return self.ca.crl()
+        if parts == ["tsa"] and method == "POST":
+            return self.ca.timestamp(body, headers.get("content-type", ""))
         if head == "oauth" and len(parts) == 2:
             form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
             if parts[1] == "authorize" and method == "GET":
@@ -204,8 +214,24 @@ class App:
                     method, parts[1:], query, headers=headers, body=body, practitioner=practitioner
                 )
             return self.dicomweb.handle(method, parts[1:], query, headers)
-        # Includes the reserved /.well-known/est/ (certificate enrollment, later issue).
         raise HttpError(404, "not found", "not-found")
+
+    def _est(self, method: str, operation: str, headers: dict[str, str], body: bytes) -> Reply:
+        """Certificate enrollment (docs/exchange.md §10)."""
+        if operation == "cacerts" and method == "GET":
+            return self.ca.cacerts()
+        if operation != "simpleenroll" or method != "POST":
+            raise HttpError(404, "not found", "not-found")
+        authorization = headers.get("authorization")
+        practitioner = self.oauth.practitioner_for(authorization)
+        if practitioner is None:
+            raise HttpError(
+                401,
+                "a valid bearer token is required",
+                "login",
+                OAuth.challenge(bool(authorization)),
+            )
+        return self.ca.simpleenroll(body, account_for(practitioner))
 
 
 class _Handler(BaseHTTPRequestHandler):

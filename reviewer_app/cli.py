@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "reviewer_app.vault.cli",
     "reviewer_app.sync.cli",
     "reviewer_app.imaging.cli",
+    "reviewer_app.opinion.cli",
 )
 
 EXIT_OK = 0

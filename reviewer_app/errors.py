@@ -385,3 +385,60 @@ class NothingToImport(ReviewerError):
         "Choose the folder of the CD or USB stick (the one with DICOMDIR), or a folder "
         "that contains DICOM files."
     )
+
+
+# --- opinion signing ------------------------------------------------------------------------
+
+
+class SigningError(ReviewerError):
+    """The opinion could not be signed."""
+
+    title = "Signing failed"
+
+
+class SigningKeyMissing(SigningError):
+    """No signing certificate is set up in this profile."""
+
+    title = "No signing certificate"
+    hint = "Enroll for a signing certificate with the platform, or import a PKCS#12 file."
+
+
+class InvalidSigningCertificate(SigningError):
+    """The signing certificate cannot be used."""
+
+    title = "Unusable signing certificate"
+    hint = "Enroll again with the platform, or import another PKCS#12 file."
+
+
+class NotAPkcs12File(SigningError):
+    """The file could not be opened as a PKCS#12 certificate file with this password."""
+
+    title = "Certificate file not opened"
+    hint = "Check the file's password; the file must be a .p12 or .pfx with the private key."
+
+
+class EnrollmentFailed(SigningError):
+    """The platform did not issue a signing certificate."""
+
+    title = "Enrollment failed"
+    hint = "Nothing was stored; try again later or ask the platform's support."
+
+
+class SignatureInvalid(ReviewerError):
+    """The document's signature is not valid."""
+
+    title = "Signature not valid"
+    hint = "Do not rely on this document; ask the sender for the original signed file."
+
+
+class NotSignedDocument(SignatureInvalid):
+    """The document carries no signature."""
+
+    title = "Not signed"
+
+
+class CertificateRevoked(SignatureInvalid):
+    """The signing certificate has been revoked by the platform."""
+
+    title = "Certificate revoked"
+    hint = "Enroll for a new signing certificate; documents signed with this one are not valid."

@@ -21,13 +21,13 @@ from typing import Any
 
 from reviewer_app import APP_NAME, __version__
 from reviewer_app.errors import ReviewerError
-from ui import theme
+from ui import logs, theme
 from ui.error_dialogs import ResetProfileDialog, StartupErrorDialog, error_box
 from ui.notifier import Change, Notifier
 from ui.operations import Operations
 from ui.qt import QApplication, QGuiApplication, QSettings, Qt
 from ui.resources import app_icon
-from ui.settings import APPLICATION, ORGANIZATION, app_settings
+from ui.settings import APPLICATION, ORGANIZATION, app_settings, apply_environment
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--demo", action="store_true", help="a throwaway demo profile, erased at quit"
     )
     parser.add_argument("--theme", choices=[t.value for t in theme.Theme], help="colour theme")
+    parser.add_argument(
+        "--smoke-test",
+        action="store_true",
+        help="start on a throwaway profile, open a demo case, exit 0 if it all works",
+    )
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     return parser.parse_args(list(argv))
 
@@ -245,16 +250,31 @@ class Shell:
         self.sync.configure(PlatformConfig(platform.fhir_base), store=platform.store)
         self.sync.start()
 
+    @staticmethod
+    def _attach_log(vault: Any) -> None:
+        """Log to the open profile's ``logs/reviewer.log`` from now on (where it can).
+
+        Only once the vault is open: a profile that cannot be opened is left as it was."""
+        profile = getattr(vault, "profile", None)
+        if profile is None:
+            return
+        try:
+            logs.attach_profile_log(profile.logs_dir)
+        except OSError as error:
+            log.warning("no log file in the profile: %s", type(error).__name__)
+
     def _set_profile_name(self, root: Path) -> None:
         self.window.profile_label.setText(f"Profile: {root.name}")
 
     def _use_vault(self, vault: Any, *, sync: bool = True) -> None:
+        self._attach_log(vault)
         self.vault = vault
         self.window.attach_vault(vault)
         self.sync.attach(vault, start=sync)
 
     def _adopt_opened_vault(self, result: object) -> None:
         if result is not True and result is not None:
+            self._attach_log(result)
             self.vault = result
             if result in self._opened:
                 self._opened.remove(result)
@@ -284,6 +304,8 @@ class Shell:
             return False
         from reviewer_app.vault import reset_profile
 
+        # The log file lives in the profile: close it before the reset erases it.
+        logs.detach_profile_log()
         reset_profile(profile)
         log.info("profile reset by the user")
         return True
@@ -338,6 +360,7 @@ class Shell:
         for vault in vaults:
             if vault is not None:
                 vault.close()
+        logs.detach_profile_log()
         if self.demo is not None:
             self.demo.cleanup()
         self.window.close()
@@ -353,18 +376,22 @@ def describe_traceback(tb: TracebackType | None) -> str:
     )
 
 
-def run(argv: Sequence[str]) -> int:
-    """Start Reviewer with command-line ``argv`` (without the program name)."""
+def run(argv: Sequence[str], *, started: float | None = None) -> int:
+    """Start Reviewer with command-line ``argv`` (without the program name).
+
+    ``started`` is the ``time.monotonic()`` of the process start (for the smoke test's
+    start-up timing)."""
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    if args.smoke_test:
+        from ui.smoke import run_smoke_test
+
+        return run_smoke_test(started)
     # httpx logs every request URL at INFO (study and instance UIDs: identifiers that
     # stay out of logs); openjpeg logs every tile it encodes (the demo's server).
-    for noisy in ("httpx", "httpcore", "openjpeg"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure_console()
     app = create_application(argv)
     settings = app_settings()
+    apply_environment(settings)
     chosen = theme.Theme(args.theme) if args.theme else theme.saved(settings)
     theme.apply(app, chosen)
     if args.theme:

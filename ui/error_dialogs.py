@@ -10,7 +10,11 @@ for the vault errors it can fix, and only behind a typed confirmation.
 from __future__ import annotations
 
 import logging
+import platform
+import traceback
+from pathlib import Path
 
+from reviewer_app import __version__
 from reviewer_app.errors import (
     DatabaseCorrupt,
     KeyringEntryMissing,
@@ -22,6 +26,7 @@ from reviewer_app.errors import (
     WrongKey,
 )
 from ui.qt import (
+    QApplication,
     QDialog,
     QDialogButtonBox,
     QLabel,
@@ -30,6 +35,7 @@ from ui.qt import (
     QPushButton,
     QVBoxLayout,
     QWidget,
+    qVersion,
 )
 
 log = logging.getLogger(__name__)
@@ -47,8 +53,24 @@ RETRYABLE = (KeyringLocked, KeyringUnavailable, ProfileInUse)
 RESET_WORD = "ERASE"
 
 
+def error_report(error: BaseException) -> str:
+    """A report support can use, safe to paste anywhere: the error's type, where it
+    happened (file:line function per frame), Reviewer's version and the OS. Never the
+    error's message or any value: both can hold patient data."""
+    frames = traceback.extract_tb(error.__traceback__)[-12:]
+    lines = [
+        f"Reviewer {__version__} (Qt {qVersion()}, Python {platform.python_version()})",
+        f"OS: {platform.system()} {platform.release()} {platform.machine()}",
+        f"Error: {type(error).__module__}.{type(error).__qualname__}",
+        "Where (innermost last):",
+        *(f"  {Path(frame.filename).name}:{frame.lineno} {frame.name}" for frame in frames),
+    ]
+    return "\n".join(lines)
+
+
 def error_box(parent: QWidget | None, error: BaseException) -> QMessageBox:
-    """A message box for ``error`` (not yet shown)."""
+    """A message box for ``error`` (not yet shown). An unexpected error's box has a
+    "Copy report" button and shows the report under "Show Details…"."""
     box = QMessageBox(parent)
     box.setObjectName("errorDialog")
     box.setIcon(QMessageBox.Icon.Warning)
@@ -63,9 +85,15 @@ def error_box(parent: QWidget | None, error: BaseException) -> QMessageBox:
         box.setInformativeText(
             "Reviewer hit an unexpected problem and stopped that action. Your data is safe "
             "in the vault, and you can keep working. If it happens again, the log file in "
-            "the profile folder helps support (it holds no patient data)."
+            "the profile folder helps support (it holds no patient data). "
+            "“Copy report” copies a short report for support; it holds no patient data."
         )
-    box.setStandardButtons(QMessageBox.StandardButton.Ok)
+        report = error_report(error)
+        box.setDetailedText(report)
+        copy = box.addButton("Copy report", QMessageBox.ButtonRole.ActionRole)
+        copy.setObjectName("copyReport")
+        copy.clicked.connect(lambda: QApplication.clipboard().setText(report))
+    box.setStandardButtons(box.standardButtons() | QMessageBox.StandardButton.Ok)
     return box
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from reviewer_app import __version__
-from ui import resources, theme
+from ui import logs, resources, theme
 from ui.lock import IdleTracker, SessionWatcher
 from ui.lock_screen import LockScreen, Unlocker
 from ui.notifier import Notifier
@@ -26,6 +26,7 @@ from ui.qt import (
     QActionGroup,
     QApplication,
     QCloseEvent,
+    QDesktopServices,
     QDialog,
     QIcon,
     QKeySequence,
@@ -35,9 +36,10 @@ from ui.qt import (
     QMessageBox,
     QSettings,
     QStackedWidget,
+    Qt,
     QToolTip,
+    QUrl,
     Signal,
-    qVersion,
 )
 from ui.worklist import WorklistView
 from ui.worklist_model import CASE_ID_ROLE, Column
@@ -51,6 +53,14 @@ _GEOMETRY_KEY = "window/geometry"
 _STATE_KEY = "window/state"
 # The column count is part of the key: a layout saved with other columns is not reused.
 _HEADER_KEY = f"worklist/header-{len(Column)}"
+# The last opened case, reopened after the unlock at start. Kept in the vault (an
+# identifier), not in QSettings, which is a plain file.
+LAST_CASE_SETTING = "ui.last_case"
+
+
+def open_folder(folder: Path) -> bool:
+    """Show ``folder`` in the desktop's file manager."""
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
 
 class MainWindow(QMainWindow):
@@ -84,6 +94,11 @@ class MainWindow(QMainWindow):
         self._lock_hint = ""
         # An explicit interval (tests) wins over the vault's idle_minutes setting.
         self._idle_override = idle_ms
+        self._about: Any = None
+        #: Reopen the last case at the first unlock (once per start).
+        self.reopen_last_case = True
+        #: Shows a folder (Help ▸ Open log folder); tests replace it.
+        self.open_folder: Callable[[Path], object] = open_folder
 
         self.worklist = WorklistView(ops, notifier)
         self.worklist.case_activated.connect(self.open_case)
@@ -147,6 +162,11 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.lock_action)
 
         help_menu = bar.addMenu("&Help")
+        self.log_folder_action = QAction("Open &log folder", self)
+        self.log_folder_action.setStatusTip("The log holds no patient data; support may ask for it")
+        self.log_folder_action.triggered.connect(self.show_log_folder)
+        help_menu.addAction(self.log_folder_action)
+        help_menu.addSeparator()
         self.about_action = QAction("&About Reviewer", self)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.about_action.triggered.connect(self.show_about)
@@ -268,6 +288,9 @@ class MainWindow(QMainWindow):
         else:
             self.pages.setCurrentWidget(self.worklist)
             self.worklist.table.setFocus()
+            if self.reopen_last_case:
+                self._reopen_last_case()
+        self.reopen_last_case = False
         self.idle.start()
         log.info("unlocked")
         self.lock_changed.emit(False)
@@ -296,6 +319,37 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentWidget(workspace)
         workspace.open_case(case_id)
         workspace.setFocus()
+        self._remember_case(case_id)
+
+    def _remember_case(self, case_id: str | None) -> None:
+        from reviewer_app.vault.database import set_setting
+
+        value = case_id or ""
+        self.ops.write(
+            self.vault,
+            lambda conn: set_setting(conn, LAST_CASE_SETTING, value),
+            label="remember last case",
+        )
+
+    def _reopen_last_case(self) -> None:
+        """Open the case that was open when Reviewer last quit, if it is still here."""
+        from reviewer_app.vault.database import get_setting
+
+        vault = self.vault
+
+        def find(_ctx: object) -> str | None:
+            case_id = get_setting(vault.read(), LAST_CASE_SETTING)
+            if not case_id:
+                return None
+            known = {case.case_id for case in vault.cases()}
+            return case_id if case_id in known else None
+
+        def reopen(case_id: str | None) -> None:
+            # Only if the specialist has not moved on meanwhile (opened a case, locked).
+            if case_id and self.vault is vault and self.pages.currentWidget() is self.worklist:
+                self.open_case(case_id)
+
+        self.ops.run(find, success=reopen, label="last case")
 
     def show_worklist(self) -> None:
         """Close the case and go back to the worklist, its row selected."""
@@ -303,6 +357,8 @@ class MainWindow(QMainWindow):
         if self.workspace is not None:
             case_id = self.workspace.requested_case_id()
             self.workspace.close_case()
+            if self.vault is not None:
+                self._remember_case(None)
         self.pages.setCurrentWidget(self.worklist)
         if case_id is not None:
             self.worklist.select_case(case_id)
@@ -330,20 +386,24 @@ class MainWindow(QMainWindow):
             self._on_theme(choice)
 
     def show_about(self) -> None:
-        """A short About box: version, Qt, licences."""
-        box = QMessageBox(self)
-        box.setObjectName("aboutDialog")
-        box.setWindowTitle("About Reviewer")
-        box.setIconPixmap(self.windowIcon().pixmap(64, 64))
-        box.setText(f"<b>Reviewer {__version__}</b>")
-        box.setInformativeText(
-            "An offline, encrypted workstation for medical second opinions.<br><br>"
-            f"Built with Qt {qVersion()} and PySide6 (LGPL-3.0), SQLCipher (BSD), "
-            "pydicom (MIT), PyMuPDF (AGPL-3.0) and other open-source components; "
-            "see the dependency list shipped with Reviewer for all licences."
-        )
-        box.setStandardButtons(QMessageBox.StandardButton.Ok)
-        box.open()
+        """Help ▸ About: version, Qt, and every dependency's licence."""
+        from ui.about import AboutDialog
+
+        if self._about is None:
+            self._about = AboutDialog(self.windowIcon(), self)
+        self._about.open()
+
+    def show_log_folder(self) -> None:
+        """Help ▸ Open log folder: the profile's ``logs`` folder in the file manager."""
+        folder = logs.log_folder()
+        if folder is None:
+            box = QMessageBox(self)
+            box.setWindowTitle("No log file")
+            box.setText("This session writes no log file (no profile is open).")
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
+            return
+        self.open_folder(folder)
 
     # -- layout persistence ------------------------------------------------------------
     def restore_layout(self) -> None:

@@ -9,13 +9,22 @@ can wait until the UI is idle.
 
     ops.run(lambda ctx: vault.cases(), success=model.set_cases)
     ops.write(vault, lambda conn: conn.execute(...), success=..., changes=Change.CASES)
+
+Priorities: what the user waits to see (the first page of a record, the slice on
+screen) runs at ``Priority.HIGH`` and jumps the queue; fill-in work nobody waits for
+(page counts, thumbnails, prefetch, ordering a whole series) runs at ``Priority.LOW``:
+one such job at a time, and only while no HIGH job is queued or running, so it never
+holds a thread or the GIL that a visible page needs. A cancelled job still queued ends
+without calling its function.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import enum
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +36,16 @@ log = logging.getLogger(__name__)
 
 class OperationCancelled(Exception):
     """Raised inside a background function when its operation was cancelled."""
+
+
+class Priority(enum.IntEnum):
+    """Which work runs first (see the module docstring)."""
+
+    #: Fill-in work: one at a time, only while nothing HIGH waits or runs.
+    LOW = 0
+    NORMAL = 1
+    #: What is about to appear on screen.
+    HIGH = 2
 
 
 class OpContext:
@@ -91,8 +110,10 @@ class Operation:
         failure: Callable[[BaseException], None] | None,
         progress: Callable[[Any], None] | None,
         changes: Change,
+        priority: Priority = Priority.NORMAL,
     ) -> None:
         self.label = label
+        self.priority = priority
         self._owner = owner
         self._success = success
         self._failure = failure
@@ -103,8 +124,10 @@ class Operation:
         self.relay = _Relay(self)
 
     def cancel(self) -> None:
-        """Ask the function to stop (it sees it at its next ``ctx.check()``)."""
+        """Ask the function to stop (it sees it at its next ``ctx.check()``); one still
+        waiting in the queue never starts."""
         self.cancelled.set()
+        self._owner._cancelled(self)
 
     def _progress(self, value: object) -> None:
         if self._on_progress is not None and not self._owner.closed:
@@ -112,19 +135,23 @@ class Operation:
 
     def _finish(self, result: object, error: BaseException | None) -> None:
         self.done = True
-        self._owner._forget(self)
-        if self._owner.closed or isinstance(error, OperationCancelled):
-            return
-        if error is None:
-            if self._changes:
-                self._owner.notifier.notify(self._changes)
-            if self._success is not None:
-                self._success(result)
-        elif self._failure is not None:
-            self._failure(error)
-        else:
-            # Nobody asked to hear about it: the global hook shows a friendly dialog.
-            self._owner.unhandled.emit(error)
+        try:
+            if self._owner.closed or isinstance(error, OperationCancelled):
+                return
+            if error is None:
+                if self._changes:
+                    self._owner.notifier.notify(self._changes)
+                if self._success is not None:
+                    self._success(result)
+            elif self._failure is not None:
+                self._failure(error)
+            else:
+                # Nobody asked to hear about it: the global hook shows a friendly dialog.
+                self._owner.unhandled.emit(error)
+        finally:
+            # Pending until its callbacks have run: work they start (the render of the
+            # page a HIGH open made visible) is queued before LOW work may begin.
+            self._owner._forget(self)
 
 
 class _Job(QRunnable):
@@ -163,6 +190,10 @@ class Operations(QObject):
         self._pool.setMaxThreadCount(max_threads)
         self._pending: set[Operation] = set()
         self._futures: set[concurrent.futures.Future[Any]] = set()
+        # LOW jobs wait here until nothing HIGH is pending (see the module docstring).
+        self._low: deque[_Job] = deque()
+        self._low_running: Operation | None = None
+        self._high = 0
 
     def _new(
         self,
@@ -171,11 +202,15 @@ class Operations(QObject):
         failure: Callable[[BaseException], None] | None,
         progress: Callable[[Any], None] | None,
         changes: Change,
+        *,
+        priority: Priority = Priority.NORMAL,
     ) -> Operation:
         if self.closed:
             raise RuntimeError("operations are shut down")
-        op = Operation(self, label, success, failure, progress, changes)
+        op = Operation(self, label, success, failure, progress, changes, priority)
         self._pending.add(op)
+        if priority is Priority.HIGH:
+            self._high += 1
         return op
 
     def run(
@@ -187,11 +222,45 @@ class Operations(QObject):
         progress: Callable[[Any], None] | None = None,
         changes: Change = Change.NONE,
         label: str = "",
+        priority: Priority = Priority.NORMAL,
     ) -> Operation:
-        """Run ``fn(ctx)`` on the thread pool; callbacks come back on the UI thread."""
-        op = self._new(label, success, failure, progress, changes)
-        self._pool.start(_Job(op, fn))
+        """Run ``fn(ctx)`` on the thread pool; callbacks come back on the UI thread.
+
+        ``priority``: HIGH for what is about to be shown, LOW for fill-in work (see the
+        module docstring)."""
+        op = self._new(label, success, failure, progress, changes, priority=priority)
+        job = _Job(op, fn)
+        if priority is Priority.LOW:
+            self._low.append(job)
+            self._start_low()
+        else:
+            self._pool.start(job, int(priority))
         return op
+
+    def _start_low(self) -> None:
+        """Start the next LOW job if none runs and nothing HIGH is pending."""
+        if self._low_running is not None or self._high or self.closed:
+            return
+        while self._low:
+            job = self._low.popleft()
+            op = job._op
+            if op.cancelled.is_set():
+                self._pool.start(job, int(Priority.HIGH))  # ends at once, unrun
+                continue
+            self._low_running = op
+            self._pool.start(job, int(Priority.LOW))
+            return
+
+    def _cancelled(self, op: Operation) -> None:
+        if op.priority is not Priority.LOW or self.closed:
+            return
+        for job in self._low:
+            if job._op is op:
+                # Waiting for its turn: let it end now (unrun) instead, so that it does
+                # not count as pending until the queue reaches it.
+                self._low.remove(job)
+                self._pool.start(job, int(Priority.HIGH))
+                return
 
     def write(
         self,
@@ -228,8 +297,13 @@ class Operations(QObject):
         return len(self._pending)
 
     def _forget(self, op: Operation) -> None:
+        if op in self._pending and op.priority is Priority.HIGH:
+            self._high -= 1
         self._pending.discard(op)
+        if op is self._low_running:
+            self._low_running = None
         self._futures = {f for f in self._futures if not f.done()}
+        self._start_low()
         if not self._pending:
             self.idle.emit()
 
@@ -244,6 +318,7 @@ class Operations(QObject):
         Returns False if something was still running after ``timeout_ms``.
         """
         self.cancel_all()
+        self._low.clear()
         self._pool.clear()
         finished = self._pool.waitForDone(timeout_ms)
         if self._futures:

@@ -112,8 +112,11 @@ class MultipartParser:
         self._buffer = bytearray()
         self._state = self._PREAMBLE
         self._headers: dict[str, str] = {}
-        # In the body state: buffer bytes already known not to start a delimiter.
-        self._scanned = 0
+        # In the body state, the part's bytes so far, but for the last few, which stay in
+        # the buffer as they may begin a delimiter. Pieces are views of the chunks fed
+        # (bytes are immutable), so a part is copied once, when it is complete.
+        self._pieces: list[bytes | memoryview] = []
+        self._held = 0
         self._parts_seen = 0
         self._preamble_skipped = 0
 
@@ -121,11 +124,59 @@ class MultipartParser:
         """Add bytes; return the parts completed by them (often none, maybe several)."""
         if self._state == self._EPILOGUE:
             return []  # Epilogue: ignored, as RFC 2046 says.
-        self._buffer += chunk
         done: list[Part] = []
+        if self._state == self._BODY and len(chunk) >= len(self._delimiter):
+            rest = self._feed_body(bytes(chunk), done)
+            if rest is None:
+                return done
+            chunk = rest
+        self._buffer += chunk
         while self._step(done):
             pass
         return done
+
+    def _feed_body(self, chunk: bytes, done: list[Part]) -> bytes | None:
+        """A chunk arriving in a part's body, without copying it into the buffer. Returns
+        what follows the part's delimiter, or None if the part goes on."""
+        delimiter = self._delimiter
+        size = len(delimiter)
+        tail = self._buffer  # fewer bytes than a delimiter, left by the last step
+        if tail:
+            # A delimiter that begins in the tail ends in the chunk's first bytes.
+            joint = bytes(tail) + chunk[: size - 1]
+            at = joint.find(delimiter)
+            if 0 <= at < len(tail):
+                self._end_part(joint[:at], done)
+                rest = chunk[at + size - len(tail) :]
+                tail.clear()
+                return rest
+        at = chunk.find(delimiter)
+        if tail:
+            self._keep(bytes(tail))
+            tail.clear()
+        if at >= 0:
+            self._end_part(memoryview(chunk)[:at], done)
+            return chunk[at + size :]
+        keep = len(chunk) - (size - 1)
+        self._keep(memoryview(chunk)[:keep])
+        tail += chunk[keep:]
+        return None
+
+    def _keep(self, piece: bytes | memoryview) -> None:
+        self._held += len(piece)
+        if self._held > self._max_part_size:
+            raise SizeLimitExceeded("DICOM instance", self._held, self._max_part_size)
+        self._pieces.append(piece)
+
+    def _end_part(self, last: bytes | memoryview, done: list[Part]) -> None:
+        if self._held + len(last) > self._max_part_size:
+            raise SizeLimitExceeded("DICOM instance", self._held + len(last), self._max_part_size)
+        self._pieces.append(last)
+        done.append(Part(self._headers, b"".join(self._pieces)))
+        self._pieces = []
+        self._held = 0
+        self._parts_seen += 1
+        self._state = self._AFTER_DELIMITER
 
     def close(self) -> None:
         """Declare the end of the body; raise if the closing delimiter never came."""
@@ -187,7 +238,6 @@ class MultipartParser:
                 # No headers at all: the empty line comes at once.
                 del buf[:2]
                 self._state = self._BODY
-                self._scanned = 0
                 return True
             end = buf.find(b"\r\n\r\n")
             if end < 0:
@@ -197,28 +247,19 @@ class MultipartParser:
             self._headers = _parse_headers(bytes(buf[:end]))
             del buf[: end + 4]
             self._state = self._BODY
-            self._scanned = 0
             return True
 
         if self._state == self._BODY:
-            # The body stays in the buffer until its delimiter is found, then leaves it in
-            # one copy; each search starts where the last one could not have matched, so
-            # every byte is scanned about once (a 500 KB instance arrives in ~8 reads).
-            at = buf.find(self._delimiter, self._scanned)
+            at = buf.find(self._delimiter)
             if at < 0:
-                self._scanned = max(len(buf) - (len(self._delimiter) - 1), 0)
-                if self._scanned > self._max_part_size:
-                    raise SizeLimitExceeded("DICOM instance", self._scanned, self._max_part_size)
+                # Keep only what could still begin a delimiter in the buffer.
+                movable = len(buf) - (len(self._delimiter) - 1)
+                if movable > 0:
+                    self._keep(bytes(buf[:movable]))
+                    del buf[:movable]
                 return False
-            if at > self._max_part_size:
-                raise SizeLimitExceeded("DICOM instance", at, self._max_part_size)
-            with memoryview(buf) as view:
-                body = bytes(view[:at])
+            self._end_part(bytes(buf[:at]), done)
             del buf[: at + len(self._delimiter)]
-            done.append(Part(self._headers, body))
-            self._parts_seen += 1
-            self._scanned = 0
-            self._state = self._AFTER_DELIMITER
             return True
 
         return False

@@ -8,16 +8,20 @@ A run (:meth:`SyncEngine.run`, called on a worker thread, never the UI thread):
 3. **metadata** of every new, changed or incomplete case: patient, questions, lab
    results, the lists of records and images (cases in parallel);
 4. **documents**, then 5. **imaging**: each payload is one item fetched by a pool of
-   ``workers`` threads (default 4), verified (records: size and SHA-1; instances: parsed
-   as DICOM and checked to be the instance asked for), encrypted into the object store
-   and committed. A phase starts when the previous one has finished, so a case can be
+   ``workers`` threads (default 4; a series stream takes one), verified (records: size
+   and SHA-1; instances: DICOM and the instance asked for), encrypted into the object
+   store and committed. A phase starts when the previous one has finished, so a case can be
    opened (metadata, documents) while its images still arrive.
 
-Images are fetched one instance per WADO-RS request rather than one multipart stream per
-series: every instance is then an item that is verified, committed and resumed on its
-own, a dropped connection costs at most the instances in flight, and ``workers`` requests
-keep the link busy even for a single-series case. With keep-alive connections the extra
-request headers are a few hundred bytes per ~0.5 MB slice.
+Images come one WADO-RS stream per series (``studies/{s}/series/{se}``) while most of a
+series is missing (:mod:`reviewer_app.sync.series`): one request instead of hundreds
+saves the per-request work on both ends. The receiving thread matches each part to its
+pending instance by SOP Instance UID and hands it to ``STORE_THREADS`` store threads
+(encryption, fsync), which mostly wait in fsync with the GIL free, so receiving never
+waits for the disk. Each instance is still an item verified and committed on its own;
+whatever a stream does not bring (it broke, a part was not DICOM, not asked for or a
+repeat) is then fetched one instance per request, where a bad instance fails alone with
+its specific error. Series mostly done already, and small ones, go per instance.
 
 Records resume inside a run from the last byte received (``Range``), and across runs
 (a killed process) from the last chunk the partial object made durable. Failures are

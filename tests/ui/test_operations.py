@@ -9,7 +9,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from ui.notifier import Change, Notifier
-from ui.operations import OpContext, Operations
+from ui.operations import OpContext, Operations, Priority
 
 
 def test_success_and_progress_are_delivered_on_the_ui_thread(qtbot: QtBot, ops: Operations) -> None:
@@ -103,3 +103,72 @@ def test_shutdown_cancels_waits_and_drops_late_results(qtbot: QtBot, notifier: N
     assert results == []  # nothing is delivered after shutdown
     with pytest.raises(RuntimeError):
         ops.run(lambda _ctx: None)
+
+
+def test_high_work_jumps_the_queue_and_low_work_waits_for_it(
+    qtbot: QtBot, notifier: Notifier
+) -> None:
+    """One thread, held by a gate: what queues behind it runs HIGH first, then NORMAL,
+    and LOW only once nothing HIGH is pending."""
+    ops = Operations(notifier, max_threads=1)
+    try:
+        gate = threading.Event()
+        order: list[str] = []
+
+        def note(name: str) -> Any:
+            return lambda _ctx: order.append(name)
+
+        ops.run(lambda _ctx: gate.wait(5), priority=Priority.HIGH)
+        ops.run(note("low 1"), priority=Priority.LOW)
+        ops.run(note("normal"))
+        ops.run(note("low 2"), priority=Priority.LOW)
+        ops.run(note("high"), priority=Priority.HIGH)
+        qtbot.wait(50)
+        assert order == []
+        with qtbot.waitSignal(ops.idle, timeout=5000):
+            gate.set()
+        assert order == ["high", "normal", "low 1", "low 2"]
+    finally:
+        ops.shutdown()
+
+
+def test_low_work_runs_one_job_at_a_time(qtbot: QtBot, ops: Operations) -> None:
+    lock = threading.Lock()
+    running = [0]
+    seen: list[int] = []
+
+    def low(_ctx: OpContext) -> None:
+        with lock:
+            running[0] += 1
+            seen.append(running[0])
+        threading.Event().wait(0.02)
+        with lock:
+            running[0] -= 1
+
+    with qtbot.waitSignal(ops.idle, timeout=5000):
+        for _ in range(3):
+            ops.run(low, priority=Priority.LOW)
+    assert seen == [1, 1, 1]
+
+
+def test_cancelled_queued_work_never_runs_and_ends_at_once(
+    qtbot: QtBot, notifier: Notifier
+) -> None:
+    ops = Operations(notifier, max_threads=1)
+    try:
+        gate = threading.Event()
+        ran: list[str] = []
+        delivered: list[object] = []
+        ops.run(lambda _ctx: gate.wait(5), priority=Priority.HIGH)
+        low = ops.run(
+            lambda _ctx: ran.append("low"), success=delivered.append, priority=Priority.LOW
+        )
+        normal = ops.run(lambda _ctx: ran.append("normal"), success=delivered.append)
+        low.cancel()
+        normal.cancel()
+        with qtbot.waitSignal(ops.idle, timeout=5000):
+            gate.set()
+        assert ran == [] and delivered == []
+        assert low.done and normal.done
+    finally:
+        ops.shutdown()

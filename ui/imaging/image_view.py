@@ -30,7 +30,6 @@ from ui.qt import (
     QGraphicsSimpleTextItem,
     QGraphicsView,
     QImage,
-    QKeyEvent,
     QMouseEvent,
     QPainter,
     QPen,
@@ -384,25 +383,12 @@ class ImageView(QGraphicsView):
             self.scroll_requested.emit(-1 if steps > 0 else 1)
         event.accept()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        key = Qt.Key(event.key())
-        moves = {
-            Qt.Key.Key_Up: -1,
-            Qt.Key.Key_Left: -1,
-            Qt.Key.Key_Down: 1,
-            Qt.Key.Key_Right: 1,
-            Qt.Key.Key_PageUp: -10,
-            Qt.Key.Key_PageDown: 10,
-            Qt.Key.Key_Home: -(10**9),
-            Qt.Key.Key_End: 10**9,
-        }
-        if key in moves:
-            self.scroll_requested.emit(moves[key])
-            event.accept()
-        elif key == Qt.Key.Key_Escape:
-            self._cancel_pending()
-        else:
-            super().keyPressEvent(event)
+    # Keys (slices, Escape) are the Imaging pane's shortcuts (ui/imaging/pane.py), so
+    # that the workspace's help overlay lists them: no keyPressEvent here.
+
+    def cancel_measurement(self) -> None:
+        """Drop the measurement being drawn (its first points), if any."""
+        self._cancel_pending()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         button = event.button()

@@ -36,7 +36,7 @@ from reviewer_app.imaging.series import (
 )
 from reviewer_app.imaging.voi import Voi
 from reviewer_app.vault import Vault
-from ui.operations import OpContext, Operations
+from ui.operations import OpContext, Operation, Operations, Priority
 from ui.qt import QObject, Signal
 
 #: Slices decoded ahead on either side of the one shown.
@@ -88,6 +88,18 @@ class SliceLoader(QObject):
         self._prefetching = False
         self._around = 0
         self._direction = 1
+        # Everything started for the open series: cancelled when it closes, so that a
+        # case left behind does not keep the pool busy (reading 500 headers takes seconds).
+        self._ops_started: list[Operation] = []
+        # Bumped by close(): callbacks of work started before it leave the state alone.
+        self._epoch = 0
+        self._showing: Operation | None = None
+
+    def _run(self, fn: object, priority: Priority, **callbacks: object) -> Operation:
+        self._ops_started = [op for op in self._ops_started if not op.done]
+        op = self._ops.run(fn, priority=priority, **callbacks)  # type: ignore[arg-type]
+        self._ops_started.append(op)
+        return op
 
     @property
     def token(self) -> Token | None:
@@ -100,6 +112,12 @@ class SliceLoader(QObject):
         token = (case_id, series_uid, self._opened)
         self._token, self._vault, self.stack = token, vault, None
         self._waiting = None
+        # The last series' header reading, preview and prefetch are of no use any more;
+        # a slice being shown finishes (the busy flag waits for it) and is dropped.
+        for op in self._ops_started:
+            if op is not self._showing:
+                op.cancel()
+        self._prefetching = False
 
         def work(ctx: OpContext) -> SeriesStack:
             return build_stack(vault, refs, ctx.check)
@@ -107,8 +125,11 @@ class SliceLoader(QObject):
         first = next((r for r in refs if r.object_id is not None), None)
         if first is not None:
             self._preview(vault, token, first)
-        self._ops.run(
+        # Ordering needs every header; the preview is what the user sees meanwhile, so
+        # this waits until what is about to be shown (in any pane) has been drawn.
+        self._run(
             work,
+            Priority.LOW,
             success=lambda stack: self._stack_built(token, stack),
             failure=lambda error: self._open_failed(token, error),
             label="imaging: open series",
@@ -132,10 +153,18 @@ class SliceLoader(QObject):
             if shown.token == self._token and self.stack is None:
                 self.shown.emit(shown)
 
-        self._ops.run(work, success=done, label="imaging: first image")
+        self._run(work, Priority.HIGH, success=done, label="imaging: first image")
 
     def close(self) -> None:
-        """Forget the series; results still running are dropped when they arrive."""
+        """Forget the series: its pending work is cancelled (what still runs stops at
+        its next check) and results that arrive anyway are dropped."""
+        for op in self._ops_started:
+            op.cancel()
+        self._ops_started = []
+        self._showing = None
+        self._epoch += 1
+        self._busy = False
+        self._prefetching = False
         self._token = None
         self._vault = None
         self.stack = None
@@ -190,7 +219,7 @@ class SliceLoader(QObject):
             self._prefetch()
             return
         self._busy = True
-        vault, stack, cache = self._vault, self.stack, self.cache
+        vault, stack, cache, epoch = self._vault, self.stack, self.cache, self._epoch
         assert vault is not None and stack is not None
 
         def work(ctx: OpContext) -> Shown:
@@ -205,20 +234,24 @@ class SliceLoader(QObject):
                 return Shown(request.token, request.index, None, error.reason)
             return Shown(request.token, request.index, image, None)
 
-        self._ops.run(
+        self._showing = self._run(
             work,
-            success=self._delivered,
-            failure=self._delivery_failed,
+            Priority.HIGH,
+            success=lambda shown: self._delivered(epoch, shown),
+            failure=lambda error: self._delivery_failed(epoch, error),
             label="imaging: show slice",
         )
 
-    def _delivered(self, shown: Shown) -> None:
+    def _delivered(self, epoch: int, shown: Shown) -> None:
+        if epoch != self._epoch:
+            return  # closed meanwhile: close() reset the state
         if shown.token == self._token:
             self.shown.emit(shown)
         self._start()
 
-    def _delivery_failed(self, error: BaseException) -> None:
-        self._busy = False
+    def _delivery_failed(self, epoch: int, error: BaseException) -> None:
+        if epoch == self._epoch:
+            self._busy = False
         self._ops.unhandled.emit(error)
 
     def _prefetch(self) -> None:
@@ -230,6 +263,7 @@ class SliceLoader(QObject):
             return
         self._prefetching = True
         vault, stack, cache, token = self._vault, self.stack, self.cache, self._token
+        epoch = self._epoch
         assert vault is not None
 
         def work(ctx: OpContext) -> None:
@@ -239,15 +273,18 @@ class SliceLoader(QObject):
                 decode_slice(vault, stack, index, cache)
 
         def done(_result: object) -> None:
+            if epoch != self._epoch:
+                return
             self._prefetching = False
             if token == self._token and not self._busy:
                 self._prefetch()
 
         def failed(error: BaseException) -> None:
-            self._prefetching = False
+            if epoch == self._epoch:
+                self._prefetching = False
             self._ops.unhandled.emit(error)
 
-        self._ops.run(work, success=done, failure=failed, label="imaging: prefetch")
+        self._run(work, Priority.LOW, success=done, failure=failed, label="imaging: prefetch")
 
     def _next_to_prefetch(self) -> int | None:
         stack = self.stack

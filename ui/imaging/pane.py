@@ -34,14 +34,14 @@ from reviewer_app.imaging import (
 from reviewer_app.imaging.cache import DEFAULT_BUDGET_BYTES, FrameCache
 from reviewer_app.imaging.importer import ImportResult, import_folder
 from reviewer_app.imaging.series import InstanceRef, SeriesStack, thumbnail
-from reviewer_app.imaging.voi import Voi
+from reviewer_app.imaging.voi import CT_PRESETS, Voi
 from reviewer_app.vault import Vault
 from ui.imaging.image_view import ImageView, Point, qimage_from
 from ui.imaging.loader import SliceLoader
 from ui.imaging.series_model import SeriesListModel
 from ui.imaging.tag_browser import TagBrowser
 from ui.notifier import Change
-from ui.operations import OpContext, Operations
+from ui.operations import OpContext, Operation, Operations, Priority
 from ui.qt import (
     QAbstractItemView,
     QAction,
@@ -64,6 +64,7 @@ from ui.qt import (
 )
 from ui.settings import app_settings
 from ui.workspace.pane_header import PaneHeader
+from ui.workspace.shortcuts import add_shortcut, describe
 
 #: QSettings key of the frame cache's memory budget, in MiB.
 CACHE_SETTING = "imaging/cache_budget_mb"
@@ -115,6 +116,8 @@ class ImagingPane(QWidget):
         self._notice = ""
         self._tags_for: object = None
         self._timing: dict[int, FrameTimes] = {}
+        # Thumbnails and tag rows of the case shown: cancelled when it goes.
+        self._side_ops: list[Operation] = []
         self.loader = SliceLoader(ops, FrameCache(cache_budget(self._settings)))
         self.loader.stack_ready.connect(self._stack_ready)
         self.loader.shown.connect(self._on_shown)
@@ -164,9 +167,9 @@ class ImagingPane(QWidget):
         self.presets.activated.connect(self._preset_chosen)
         self.toolbar.addWidget(self.presets)
         self.invert_action = self._action("Invert", self._set_invert, checkable=True)
-        self._action("Fit", self.view.fit)
-        self._action("1:1", self.view.one_to_one)
-        self._action("Reset", self.reset)
+        self.fit_action = self._action("Fit", self.view.fit)
+        self.one_to_one_action = self._action("1:1", self.view.one_to_one)
+        self.reset_action = self._action("Reset", self.reset)
         self.toolbar.addSeparator()
         modes = QActionGroup(self)
         self.mode_actions = {}
@@ -211,7 +214,60 @@ class ImagingPane(QWidget):
         layout.addWidget(self.toolbar)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.status)
+        self._build_shortcuts()
         self._set_enabled(False)
+
+    def _build_shortcuts(self) -> None:
+        """The pane's keys (listed by the workspace's help overlay). Slice keys belong to
+        the image (the series list keeps its arrows); the rest work anywhere in the pane,
+        which hands the keyboard to the image when it gets the focus."""
+        self.setFocusProxy(self.view)
+        image = Qt.ShortcutContext.WidgetShortcut
+        for text, keys, delta in (
+            ("Next slice (or the mouse wheel)", ["Down", "Right"], 1),
+            ("Previous slice", ["Up", "Left"], -1),
+            ("10 slices on", ["PgDown"], 10),
+            ("10 slices back", ["PgUp"], -10),
+            ("First slice", ["Home"], -(10**9)),
+            ("Last slice", ["End"], 10**9),
+        ):
+            add_shortcut(
+                self, text, keys, lambda d=delta: self.step(d), on=self.view, context=image
+            )
+        add_shortcut(
+            self,
+            "Cancel the measurement being drawn",
+            ["Escape"],
+            self.view.cancel_measurement,
+            on=self.view,
+            context=image,
+        )
+        add_shortcut(self, "Window: the file's own", ["0"], lambda: self._window_key(FILE_DEFAULT))
+        for n, preset in enumerate(CT_PRESETS, start=1):
+            add_shortcut(
+                self,
+                f"Window: {preset.explanation} (CT)",
+                [str(n)],
+                lambda name=preset.explanation: self._window_key(name),
+            )
+        describe(self.invert_action, "Invert the greys", ["I"], self)
+        describe(self.fit_action, "Fit the image to the view", ["F"], self)
+        describe(self.one_to_one_action, "One image pixel per screen pixel (1:1)", ["Ctrl+0"], self)
+        describe(self.reset_action, "Reset window, zoom and tool", ["Ctrl+R"], self)
+        describe(self.mode_actions["browse"], "Pan and window tool (drag)", ["P"], self)
+        describe(self.mode_actions["distance"], "Measure a distance", ["D"], self)
+        describe(self.mode_actions["angle"], "Measure an angle", ["A"], self)
+        describe(self.play_action, "Play or stop the cine loop", ["Space"], self)
+        describe(self.loop_action, "Loop the cine on or off", ["L"], self)
+        describe(self.tags_action, "Show or hide the DICOM tags", ["T"], self)
+
+    def _window_key(self, name: str) -> None:
+        if self._stack is None or not self._stack.slices:
+            return
+        try:
+            self.apply_preset(name)
+        except KeyError:
+            self.status.setText(f"No {name} window for this image.")
 
     def _action(self, text: str, slot: object, checkable: bool = False) -> QAction:
         action = QAction(text, self)
@@ -251,6 +307,9 @@ class ImagingPane(QWidget):
         self._generation += 1
         self._stop_cine()
         self.loader.close()
+        for op in self._side_ops:
+            op.cancel()
+        self._side_ops = []
         # A new cache, not a cleared one: a worker still decoding for the last case
         # fills the old object, which nothing refers to any more.
         self.loader.cache = FrameCache(cache_budget(self._settings))
@@ -635,7 +694,7 @@ class ImagingPane(QWidget):
             if generation == self._generation and self._tags_for == key:
                 self.tags.set_rows(result)
 
-        self._ops.run(rows, success=done, label="imaging: tags")
+        self._track(self._ops.run(rows, success=done, label="imaging: tags"))
 
     # --- thumbnails ----------------------------------------------------------------------
 
@@ -662,7 +721,15 @@ class ImagingPane(QWidget):
                 uid, pixels = value
                 self.series_model.set_thumbnail(uid, qimage_from(pixels))
 
-        self._ops.run(work, progress=progress, label="imaging: thumbnails")
+        self._track(
+            self._ops.run(
+                work, progress=progress, priority=Priority.LOW, label="imaging: thumbnails"
+            )
+        )
+
+    def _track(self, op: Operation) -> None:
+        self._side_ops = [o for o in self._side_ops if not o.done]
+        self._side_ops.append(op)
 
     # --- import --------------------------------------------------------------------------
 

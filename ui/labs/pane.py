@@ -23,7 +23,7 @@ from ui.labs.models import (
     ListFilter,
 )
 from ui.labs.trend_plot import TrendPlot
-from ui.operations import OpContext, Operations
+from ui.operations import OpContext, Operations, Priority
 from ui.qt import (
     QAbstractItemView,
     QButtonGroup,
@@ -49,8 +49,11 @@ from ui.qt import (
     QWidget,
 )
 from ui.workspace.pane_header import PaneHeader
+from ui.workspace.shortcuts import add_shortcut
 
 REF_PREFIX = "lab:"
+#: Rows measured around the visible ones when a view sizes its columns to content.
+FIT_ROWS = 40
 
 
 class _TintDelegate(QStyledItemDelegate):
@@ -84,6 +87,7 @@ def _table(model: QSortFilterProxyModel, name: str, *, sorting: bool) -> QTableV
     view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
     view.horizontalHeader().setHighlightSections(False)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    view.horizontalHeader().setResizeContentsPrecision(FIT_ROWS)
     return view
 
 
@@ -103,6 +107,7 @@ class LabsPane(QWidget):
         # Selected analyte and filter to put back when the same case is shown again.
         self._restore: tuple[str | None, str, bool] | None = None
         self._selected_key: str | None = None
+        self._unsized: set[QTableView] = set()
 
         self.header = PaneHeader(self.pane_title)
         self.flowsheet_model = LabsFlowsheetModel(self)
@@ -181,7 +186,27 @@ class LabsPane(QWidget):
         self.flowsheet_button.toggled.connect(self._switch_view)
         for view in (self.flowsheet_view, self.list_view):
             view.selectionModel().currentRowChanged.connect(self._row_selected)
+        self._build_shortcuts()
         self.clear()
+
+    def _build_shortcuts(self) -> None:
+        # Listed by the workspace's help overlay (ui.workspace.shortcuts); they work
+        # while the keyboard is anywhere in the pane.
+        add_shortcut(self, "Filter the analytes", ["Ctrl+F"], self.focus_filter)
+        add_shortcut(self, "Flowsheet or list (switch)", ["Ctrl+T"], self.toggle_view)
+        add_shortcut(
+            self, "Abnormal results only (on or off)", ["Ctrl+Shift+A"], self.abnormal_only.toggle
+        )
+
+    def focus_filter(self) -> None:
+        """Put the keyboard in the filter field, its text selected (typing replaces it)."""
+        self.filter_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter_box.selectAll()
+
+    def toggle_view(self) -> None:
+        """Show the list if the flowsheet is shown, and the other way round."""
+        other = self.list_button if self.flowsheet_button.isChecked() else self.flowsheet_button
+        other.setChecked(True)
 
     # -- CasePane --------------------------------------------------------------------
     def case_id(self) -> str | None:
@@ -213,6 +238,7 @@ class LabsPane(QWidget):
             build,
             success=lambda sheet: self._built(case.case_id, generation, sheet),
             failure=lambda error: self._failed(case.case_id, generation, error),
+            priority=Priority.HIGH,
             label="lab flowsheet",
         )
 
@@ -327,12 +353,8 @@ class LabsPane(QWidget):
         self._loaded = True
         self.flowsheet_model.set_flowsheet(sheet)
         self.list_model.set_flowsheet(sheet)
-        self.flowsheet_view.resizeColumnsToContents()
-        self.list_view.resizeColumnsToContents()
-        for view in (self.flowsheet_view, self.list_view):
-            header = view.horizontalHeader()
-            for column in range(header.count()):
-                header.resizeSection(column, min(header.sectionSize(column), 320))
+        # Each view is sized when it is first shown (see _fit_columns).
+        self._unsized = {self.flowsheet_view, self.list_view}
         self._update_count()
         if not sheet.panels:
             self.empty_label.setText("No lab results in this case")
@@ -368,8 +390,23 @@ class LabsPane(QWidget):
             return
         view = self.flowsheet_view if self.flowsheet_button.isChecked() else self.list_view
         self.stack.setCurrentWidget(view)
+        self._fit_columns(view)
         if self._selected_key is not None:
             self.select_analyte(self._selected_key)
+
+    def _fit_columns(self, view: QTableView) -> None:
+        """Size ``view``'s columns to their content, once per case, when first shown.
+
+        Only the rows in view (and FIT_ROWS around them) are measured: measuring every
+        cell asks the model for thousands of values on the UI thread, which was most of
+        the time it took to open a case (bench/README.md "Workspace")."""
+        if view not in self._unsized:
+            return
+        self._unsized.discard(view)
+        view.resizeColumnsToContents()
+        header = view.horizontalHeader()
+        for column in range(header.count()):
+            header.resizeSection(column, min(header.sectionSize(column), 320))
 
     def _sort_flowsheet(self, column: int) -> None:
         header = self.flowsheet_view.horizontalHeader()

@@ -10,6 +10,7 @@ reading order, for copying. Ctrl+wheel zooms.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from reviewer_app.records import PageSize, SearchHit, Word
@@ -37,6 +38,18 @@ from ui.qt import (
     Signal,
 )
 from ui.records.renderer import PageRenderer
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """Where a reader was in a Record: the page at the top of the view and how far down
+    it (0-1), the zoom mode and the rotation."""
+
+    page: int
+    fraction: float
+    mode: str | float
+    rotation: int
+
 
 FIT_WIDTH = "fit-width"
 FIT_PAGE = "fit-page"
@@ -107,6 +120,22 @@ class PageView(QAbstractScrollArea):
 
     def clear(self) -> None:
         self.set_pages([])
+
+    def view_state(self) -> ViewState:
+        """Where the reader is now (see :class:`ViewState`)."""
+        page, fraction = self._anchor()
+        return ViewState(page, fraction, self._mode, self._rotation)
+
+    def restore_state(self, state: ViewState) -> None:
+        """Go back to ``state`` in the pages shown (the same Record, opened again)."""
+        if not self._sizes:
+            return
+        self._mode = state.mode
+        self._rotation = normalise_rotation(state.rotation)
+        self._relayout(anchor=False)
+        rect = self._rects[min(max(state.page, 0), len(self._rects) - 1)]
+        self.verticalScrollBar().setValue(int(rect.top() + state.fraction * rect.height()))
+        self.zoom_changed.emit(self._percent)
 
     def page_count(self) -> int:
         return len(self._sizes)
@@ -390,8 +419,14 @@ class PageView(QAbstractScrollArea):
         # Render one page either side ahead of scrolling; forget pages scrolled past.
         ahead = {visible[0] - 1, visible[-1] + 1} & set(range(len(self._rects)))
         for n in sorted(ahead):
-            self._renderer.request(n, zoom, self._rotation)
+            self._renderer.request(n, zoom, self._rotation, ahead=True)
         self._renderer.keep_only(set(visible) | ahead)
+
+    def request_visible(self) -> None:
+        """Start rendering the pages on screen now, before the first paint asks."""
+        for n in self.visible_pages():
+            if n not in self._renderer.failed_pages:
+                self._renderer.request(n, self.render_zoom(), self._rotation)
 
     def _paint_marks(self, painter: QPainter, page: int, dx: float, dy: float) -> None:
         painter.setPen(Qt.PenStyle.NoPen)

@@ -18,10 +18,9 @@ from typing import Any
 from reviewer_app.casefile import CaseFile, RecordEntry
 from reviewer_app.errors import ReviewerError
 from reviewer_app.records import RecordDocument, SearchHit, open_record
-from ui.operations import Operation, Operations
+from ui.operations import Operation, Operations, Priority
 from ui.qt import (
     QAbstractItemView,
-    QAction,
     QApplication,
     QComboBox,
     QHBoxLayout,
@@ -39,12 +38,13 @@ from ui.qt import (
     QWidget,
     Signal,
 )
-from ui.records.page_view import FIT_PAGE, FIT_WIDTH, PageView, ZoomMode
+from ui.records.page_view import FIT_PAGE, FIT_WIDTH, PageView, ViewState, ZoomMode
 from ui.records.record_list import RECORD_ID_ROLE, SORT_ROLE, Column, RecordListModel
 from ui.records.renderer import PageRenderer
 from ui.records.search_bar import SearchBar
 from ui.records.thumbnails import ThumbnailModel, ThumbnailStrip
 from ui.workspace.pane_header import PaneHeader
+from ui.workspace.shortcuts import add_shortcut
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,13 @@ class RecordsPane(QWidget):
         self._counting: Operation | None = None
         self._searching: Operation | None = None
         self._pending_page: int | None = None
+        self._pending_state: ViewState | None = None
+        # Where the reader was when the pane last let a Record go (case id, record id,
+        # object id, place): showing that case again (unlock, reload) returns there.
+        # Ids and a page number only, nothing of the Record's content.
+        self._kept: tuple[str, str, str, ViewState] | None = None
+        # object id -> page count (or "—"): a case shown again need not open every PDF.
+        self._page_counts: dict[str, int | str] = {}
         self._query = ""
         self._hits: list[SearchHit] = []
         self._hit = -1
@@ -232,20 +239,9 @@ class RecordsPane(QWidget):
         self.record_table.horizontalHeader().resizeSection(Column.TYPE, width)
 
     def _build_actions(self) -> None:
-        def add(name: str, keys: list[Any], slot: Any) -> QAction:
-            action = QAction(name, self)
-            action.setData(name)  # what the workspace's shortcut help shows
-            sequences: list[QKeySequence] = []
-            for key in keys:
-                # Standard keys may repeat an explicit one; a duplicate is "ambiguous".
-                sequence = QKeySequence(key)
-                if not sequence.isEmpty() and sequence not in sequences:
-                    sequences.append(sequence)
-            action.setShortcuts(sequences)
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            action.triggered.connect(lambda _checked=False: slot())
-            self.addAction(action)
-            return action
+        # Listed by the workspace's help overlay (ui.workspace.shortcuts).
+        def add(name: str, keys: list[Any], slot: Any) -> None:
+            add_shortcut(self, name, keys, slot)
 
         add("Find in the record", [QKeySequence.StandardKey.Find], self.open_search)
         add("Next search hit", ["F3"], lambda: self.step_hit(True))
@@ -262,8 +258,14 @@ class RecordsPane(QWidget):
         return self._case.case_id if self._case is not None else None
 
     def show_case(self, case: CaseFile, vault: Any) -> None:
-        """Replace everything with ``case``'s Records and open the first one."""
+        """Replace everything with ``case``'s Records and open the first one.
+
+        The same case shown again (after a sync, an unlock) keeps the Record open where
+        the reader was: its page, zoom and rotation, as long as its file is unchanged."""
+        if self._keep_reading(case, vault):
+            return
         self._reset()
+        kept, self._kept = self._kept, None
         self._case = case
         self._vault = vault
         self.header.set_case(case)
@@ -272,8 +274,38 @@ class RecordsPane(QWidget):
         if not case.records:
             self._show_message(NO_RECORDS, "")
             return
+        if kept is not None and kept[0] == case.case_id:
+            entry = self._entry(kept[1])
+            if entry is not None and entry.object_id == kept[2]:
+                self.open_record(entry.record_id, state=kept[3])
+                return
         synced = [r for r in case.records if r.object_id is not None]
         self.open_record((synced or case.records)[0].record_id)
+
+    def _keep_reading(self, case: CaseFile, vault: Any) -> bool:
+        """Show ``case`` again without closing the open Record, if it is the case shown
+        and the Record's file is the same; False if a full reset is needed."""
+        if self._case is None or self._case.case_id != case.case_id:
+            return False
+        current = self._entry(self._record_id) if self._record_id else None
+        fresh = next((r for r in case.records if r.record_id == self._record_id), None)
+        if current is None or fresh is None or fresh.object_id != current.object_id:
+            return False
+        if self.renderer.document is None and self._opening is None:
+            return False  # a message (error, downloading) is shown: try again from scratch
+        self._case_serial += 1
+        if self._counting is not None:
+            self._counting.cancel()
+            self._counting = None
+        self._case = case
+        self._vault = vault
+        self.header.set_case(case)
+        self.records.set_records(case.records)
+        self._select_row(fresh.record_id)
+        if self.renderer.document is not None:
+            self.records.set_pages(fresh.record_id, self.renderer.document.page_count)
+        self._count_pages()
+        return True
 
     def clear(self) -> None:
         """Show nothing of any patient."""
@@ -305,14 +337,18 @@ class RecordsPane(QWidget):
     def _token(self) -> Token:
         return (self.case_id(), self._record_id, self._serial)
 
-    def open_record(self, record_id: str, *, page: int | None = None) -> None:
-        """Open one of the shown Case's Records (in the background)."""
+    def open_record(
+        self, record_id: str, *, page: int | None = None, state: ViewState | None = None
+    ) -> None:
+        """Open one of the shown Case's Records (in the background), at ``page`` or, for
+        a Record opened again, at its former ``state``."""
         entry = self._entry(record_id)
         if entry is None or self._case is None:
             return
         self._drop_document()
         self._record_id = record_id
         self._pending_page = page
+        self._pending_state = state
         self._select_row(record_id)
         if entry.object_id is None or self._vault is None:
             self._show_message(STILL_DOWNLOADING, "")
@@ -339,6 +375,7 @@ class RecordsPane(QWidget):
             lambda ctx: open_record(objects, object_id),
             success=opened,
             failure=failed,
+            priority=Priority.HIGH,
             label="open record",
         )
 
@@ -349,7 +386,15 @@ class RecordsPane(QWidget):
         self._notice.setVisible(doc.repaired)
         self._stack.setCurrentIndex(0)
         self.view.set_pages(doc.page_sizes)
-        self._thumb_model.set_pages(list(doc.page_sizes))
+        entry = self._entry(self._record_id)
+        if entry is not None and entry.object_id is not None:
+            self._page_counts[entry.object_id] = doc.page_count
+        state, self._pending_state = self._pending_state, None
+        if state is not None:
+            self.view.restore_state(state)
+        # The first page starts rendering now (HIGH), ahead of the fill-in work queued.
+        self.view.request_visible()
+        self._thumb_model.set_pages(list(doc.page_sizes), self.view.rotation())
         self.thumbnails.select_page(0)
         self._on_zoom_changed(self.view.zoom_percent())
         if self._pending_page is not None:
@@ -413,7 +458,15 @@ class RecordsPane(QWidget):
             return
         serial = self._case_serial
         objects = self._vault.objects
-        todo = [(r.record_id, r.object_id) for r in self.records_entries() if r.object_id]
+        todo = []
+        for r in self.records_entries():
+            if r.object_id is None:
+                continue
+            known = self._page_counts.get(r.object_id)
+            if known is None:
+                todo.append((r.record_id, r.object_id))
+            else:
+                self.records.set_pages(r.record_id, known)
 
         def count(ctx: Any) -> None:
             for record_id, object_id in todo:
@@ -431,13 +484,23 @@ class RecordsPane(QWidget):
                 doc.close()
                 ctx.report((record_id, pages))
 
+        by_record = dict(todo)
+
         def counted(value: tuple[str, int | str]) -> None:
+            record_id, pages = value
+            if pages != "—":
+                self._page_counts[by_record[record_id]] = pages
             if serial == self._case_serial:
-                self.records.set_pages(*value)
+                self.records.set_pages(record_id, pages)
 
         if todo:
+            # Fill-in work: after the first page is on screen (LOW waits for HIGH).
             self._counting = self._ops.run(
-                count, progress=counted, success=lambda _r: None, label="count record pages"
+                count,
+                progress=counted,
+                success=lambda _r: None,
+                priority=Priority.LOW,
+                label="count record pages",
             )
 
     def records_entries(self) -> list[RecordEntry]:
@@ -462,6 +525,18 @@ class RecordsPane(QWidget):
         self.search_bar.set_unsearched(0)
         self._notice.hide()
 
+    def _remember_place(self) -> None:
+        entry = self._entry(self._record_id) if self._record_id else None
+        if self._case is None or entry is None or entry.object_id is None:
+            return
+        if self.renderer.document is not None:
+            place = self.view.view_state()
+        elif self._pending_state is not None:
+            place = self._pending_state  # still reopening: keep the place it goes to
+        else:
+            return
+        self._kept = (self._case.case_id, entry.record_id, entry.object_id, place)
+
     def _close_later(self, doc: RecordDocument) -> None:
         if self._ops.closed:
             # Shut down: no render can hold the engine lock any more.
@@ -471,6 +546,7 @@ class RecordsPane(QWidget):
         self._ops.run(lambda ctx: doc.close(), success=lambda _r: None, label="close record")
 
     def _reset(self) -> None:
+        self._remember_place()
         self._drop_document()
         self._case_serial += 1
         if self._counting is not None:
@@ -479,6 +555,7 @@ class RecordsPane(QWidget):
         self._case = None
         self._vault = None
         self._pending_page = None
+        self._pending_state = None
         self.header.clear()
         self.records.clear()
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from reviewer_app.records import ByteBudgetCache, RecordDocument, Word
-from ui.operations import OpContext, Operation, Operations
+from ui.operations import OpContext, Operation, Operations, Priority
 from ui.qt import QImage, QObject, Signal
 
 #: Cap on the memory held by rendered pages (several screens of pages at 2x).
@@ -97,38 +97,64 @@ class PageRenderer(QObject):
         """Whether exactly this image is cached (not a stand-in)."""
         return (page, round(zoom, 3), rotation, thumbnail) in self._cache
 
-    def request(self, page: int, zoom: float, rotation: int, *, thumbnail: bool = False) -> None:
-        """Start rendering the page unless it is cached, failed or already on its way."""
+    def request(
+        self,
+        page: int,
+        zoom: float,
+        rotation: int,
+        *,
+        thumbnail: bool = False,
+        ahead: bool = False,
+    ) -> None:
+        """Start rendering the page unless it is cached, failed or already on its way.
+
+        A page on screen renders first (HIGH); thumbnails and pages rendered ``ahead``
+        of scrolling are fill-in work (LOW)."""
         doc = self._doc
         key = (page, round(zoom, 3), rotation, thumbnail)
-        if doc is None or key in self._cache or key in self._inflight:
+        if doc is None or key in self._cache:
             return
+        priority = Priority.LOW if thumbnail or ahead else Priority.HIGH
+        queued = self._inflight.get(key)
+        if queued is not None:
+            if queued.priority >= priority or queued.done:
+                return
+            queued.cancel()  # scrolled into view while waiting as LOW: render it now
         if page in self.failed_pages:
             return
         generation = self._generation
+        mine: list[Operation] = []
+
+        def settle() -> None:
+            # A render superseded by a HIGH one may still finish: leave the newer entry.
+            if mine and self._inflight.get(key) is mine[0]:
+                del self._inflight[key]
 
         def done(image: QImage) -> None:
             if generation != self._generation:
                 return  # another record (or case) is shown now
-            self._inflight.pop(key, None)
+            settle()
             self._cache.put(key, image, image.sizeInBytes())
             self.page_ready.emit(page)
 
         def failed(error: BaseException) -> None:
             if generation != self._generation:
                 return
-            self._inflight.pop(key, None)
+            settle()
             if isinstance(error, ValueError | IndexError):
                 return  # the document was closed under us: nothing to show
             self.failed_pages.add(page)
             self.page_failed.emit(page)
 
-        self._inflight[key] = self._ops.run(
+        op = self._ops.run(
             lambda ctx: _render(doc, page, zoom, rotation),
             success=done,
             failure=failed,
+            priority=priority,
             label="render record page",
         )
+        mine.append(op)
+        self._inflight[key] = op
 
     def keep_only(self, pages: set[int]) -> None:
         """Cancel full-size renders not yet started for pages outside ``pages`` (the

@@ -20,7 +20,7 @@ from typing import Any
 
 from reviewer_app.casefile import CaseFile, load_case
 from reviewer_app.errors import CaseNotFound, ReviewerError
-from ui.operations import Operation, Operations
+from ui.operations import Operation, Operations, Priority
 from ui.qt import (
     QAction,
     QByteArray,
@@ -45,6 +45,8 @@ from ui.workspace.help_overlay import HelpOverlay
 from ui.workspace.pane_header import PaneHeader
 from ui.workspace.panes import pane_for_ref
 from ui.workspace.questions import QuestionsPanel
+from ui.workspace.shortcuts import keys_text
+from ui.workspace.shortcuts import shortcut_rows as actions_of
 from ui.workspace.timeline import TimelinePanel
 
 log = logging.getLogger(__name__)
@@ -128,7 +130,7 @@ class WorkspacePage(QWidget):
         layout.addWidget(self.banner)
         layout.addWidget(self.docks_host, 1)
         self.help = HelpOverlay(self)
-        self.help.set_shortcuts(self.shortcut_rows())
+        self.help.set_groups(self.shortcut_groups())
         self._sized = self.restore_layout()
         self._sized_for_content = self._sized
 
@@ -261,25 +263,26 @@ class WorkspacePage(QWidget):
         self.next_button.setDefaultAction(self.next_action)
         self.help_button.setDefaultAction(self.help_action)
 
-    def shortcut_rows(self) -> list[tuple[str, str]]:
-        """(keys, what they do): the workspace's actions, the lock, then each pane's."""
-        rows = []
-        for action in self.actions():
-            keys = " or ".join(
-                s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts()
-            )
-            if keys:
-                rows.append((keys, str(action.data())))
+    def shortcut_groups(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """(group, [(keys, what they do)]): the workspace's own actions and the lock
+        first, then each pane's (its actions and those of its parts, see
+        ``ui.workspace.shortcuts``), in the panes' order."""
+        rows = [(keys_text(a), str(a.data())) for a in self.actions() if a.shortcuts()]
         rows.append(("Ctrl+L", "Lock Reviewer now"))
+        groups = [("Workspace", rows)]
         for pane in self.panes:
-            for action in pane.findChildren(QAction):
-                keys = " or ".join(
-                    s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts()
-                )
-                if keys:
-                    text = action.text().replace("&", "").rstrip(".…")
-                    rows.append((keys, f"{pane.pane_title}: {text}"))
-        return rows
+            pane_rows = actions_of(pane)
+            if pane_rows:
+                groups.append((str(pane.pane_title), pane_rows))
+        return groups
+
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """Every (keys, what they do), the panes' prefixed with the pane's title."""
+        return [
+            (keys, text if group == "Workspace" else f"{group}: {text}")
+            for group, rows in self.shortcut_groups()
+            for keys, text in rows
+        ]
 
     # -- cases -----------------------------------------------------------------------
     def set_vault(self, vault: Any) -> None:
@@ -311,6 +314,7 @@ class WorkspacePage(QWidget):
             lambda _ctx: loader(vault, case_id),
             success=lambda case: self._loaded(generation, case),
             failure=lambda error: self._load_failed(generation, error),
+            priority=Priority.HIGH,
             label="open case",
         )
 
@@ -448,7 +452,8 @@ class WorkspacePage(QWidget):
             for w in pane.findChildren(QWidget)
             if w.isVisible() and w.isEnabled() and (w.focusPolicy().value & tab.value)
         )
-        target = next(focusable, None) or pane
+        # A pane names the part that should get the keys (the image, not the series list).
+        target = pane.focusProxy() or next(focusable, None) or pane
         target.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def maximised_dock(self) -> QDockWidget | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from reviewer_app.errors import SizeLimitExceeded
@@ -164,3 +166,30 @@ def test_iter_parts_is_lazy() -> None:
     next(parts)
     assert len(fed) < len(body) // 16  # the first part came before the whole body was read
     assert [p.body for p in parts] == PARTS[1:]
+
+
+def test_large_parts_in_chunks_of_every_size_come_out_whole() -> None:
+    # Bodies full of near-delimiters ("\r\n--b0und:ary" without the last character, and
+    # its prefixes) cut into random chunks: the ones that straddle a chunk boundary and
+    # the real delimiter at every offset within a chunk.
+    rng = random.Random(7)
+    near = [b"\r\n--b0und:ary"[:n] for n in range(1, 14)]
+    bodies = [
+        b"".join(rng.choice([*near, rng.randbytes(rng.randrange(1, 300))]) for _ in range(400))
+        for _ in range(6)
+    ]
+    stream = b"".join(
+        b"--" + BOUNDARY.encode() + b"\r\nContent-Type: application/dicom\r\n\r\n" + b + b"\r\n"
+        for b in bodies
+    )
+    stream += b"--" + BOUNDARY.encode() + b"--\r\n"
+    for _ in range(40):
+        parser = MultipartParser(BOUNDARY, max_part_size=1 << 20)
+        got: list[Part] = []
+        at = 0
+        while at < len(stream):
+            size = rng.choice([1, 2, 14, 15, 16, rng.randrange(1, 70_000)])
+            got += parser.feed(stream[at : at + size])
+            at += size
+        parser.close()
+        assert [p.body for p in got] == bodies

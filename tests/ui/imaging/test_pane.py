@@ -329,3 +329,45 @@ def test_open_ref_opens_the_series(qtbot: Any, pane: ImagingPane, vault: Any) ->
     pane.open_ref(f"series:{second}")
     wait_slice(qtbot, pane, "Slice 1/2")
     assert pane.current_series().series_uid == second
+
+
+def test_keys_scroll_window_measure_and_show_tags(
+    qtbot: Any, pane: ImagingPane, vault: Any
+) -> None:
+    case = case_with(vault, "c1", "Doe^Jane", [ct_slice(z, n + 1) for n, z in enumerate(ZS)])
+    pane.show_case(case, vault)
+    wait_slice(qtbot, pane, "Slice 1/5")
+    # Given the focus, the pane hands it to the image: the slice keys work at once.
+    pane.setFocus()
+    qtbot.waitUntil(pane.view.hasFocus)
+    qtbot.keyClick(pane.view, Qt.Key.Key_End)
+    wait_slice(qtbot, pane, "Slice 5/5")
+    qtbot.keyClick(pane.view, Qt.Key.Key_Up)
+    wait_slice(qtbot, pane, "Slice 4/5")
+    qtbot.keyClick(pane.view, Qt.Key.Key_Home)
+    wait_slice(qtbot, pane, "Slice 1/5")
+    # Window presets by number (3: Lung), 0: the file's own.
+    qtbot.keyClick(pane.view, Qt.Key.Key_3)
+    qtbot.waitUntil(lambda: pane.view.overlay("bottom_left")[0] == "W 1500 L -600")
+    qtbot.keyClick(pane.view, Qt.Key.Key_0)
+    qtbot.waitUntil(lambda: pane.view.overlay("bottom_left")[0] == "W 80 L 40")
+    qtbot.keyClick(pane.view, Qt.Key.Key_I)
+    assert pane.invert_action.isChecked()
+    qtbot.waitUntil(lambda: "Inverted" in pane.view.overlay("bottom_left"))
+    qtbot.keyClick(pane.view, Qt.Key.Key_D)
+    assert pane.mode_actions["distance"].isChecked() and pane.view.mode() == "distance"
+    qtbot.keyClick(pane.view, Qt.Key.Key_A)
+    assert pane.mode_actions["angle"].isChecked() and pane.view.mode() == "angle"
+    qtbot.keyClick(pane.view, Qt.Key.Key_P)
+    assert pane.view.mode() == "browse"
+    # Pane-wide keys work from the series list too; its arrows stay the list's own.
+    pane.series_list.setFocus()
+    qtbot.waitUntil(pane.series_list.hasFocus)
+    qtbot.keyClick(pane.series_list, Qt.Key.Key_T)
+    assert pane.tags.isVisible()
+    qtbot.keyClick(pane.series_list, Qt.Key.Key_Down)
+    assert pane.current_index() == 0
+    # Space plays a cine: this single-frame CT says why it does not.
+    qtbot.keyClick(pane.series_list, Qt.Key.Key_Space)
+    assert not pane.is_playing()
+    assert "multi-frame" in pane.status.text()

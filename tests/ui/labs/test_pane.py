@@ -355,3 +355,32 @@ def test_the_list_starts_newest_first(qtbot: Any, pane: LabsPane) -> None:
     dates = [proxy.index(r, ListColumn.DATE).data() for r in range(proxy.rowCount())]
     assert dates[0] == "2026-10-12 08:00" and dates[-1] == "2026-10-01 08:00"
     assert dates == sorted(dates, reverse=True)
+
+
+def test_keys_filter_switch_view_and_abnormal_only(qtbot: Any, pane: LabsPane) -> None:
+    pane.show()
+    show(qtbot, pane, ANNA)
+    pane.flowsheet_view.setFocus()
+    qtbot.waitUntil(pane.flowsheet_view.hasFocus)
+    qtbot.keyClick(pane.flowsheet_view, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert pane.filter_box.hasFocus()
+    qtbot.keyClicks(pane.filter_box, "hba1c")
+    assert rows(pane) == ["Diabetes", "HbA1c"]
+    # Ctrl+F again selects the text: typing replaces it.
+    qtbot.keyClick(pane.filter_box, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(pane.filter_box, "glucose")
+    assert pane.filter_box.text() == "glucose"
+    pane.filter_box.clear()
+
+    ctrl_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(pane.filter_box, Qt.Key.Key_A, ctrl_shift)
+    assert pane.abnormal_only.isChecked()
+    assert pane.count_label.text() == "5 of 11 results"
+    qtbot.keyClick(pane.filter_box, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    assert pane.stack.currentWidget() is pane.list_view
+    assert pane.list_button.isChecked()
+    qtbot.keyClick(pane.filter_box, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    assert pane.stack.currentWidget() is pane.flowsheet_view
+    qtbot.keyClick(pane.flowsheet_view, Qt.Key.Key_A, ctrl_shift)
+    assert not pane.abnormal_only.isChecked()
+    assert pane.count_label.text() == "11 results"

@@ -422,3 +422,76 @@ def test_open_ref_goes_to_the_page(qtbot: Any, pane: RecordsPane, letters: dict[
     rect = pane.thumbnails.visualRect(index)
     qtbot.mouseClick(pane.thumbnails.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert pane.view.current_page() == 2
+
+
+def test_the_same_case_shown_again_keeps_the_place_in_the_open_record(
+    qtbot: Any, pane: RecordsPane, letters: dict[str, Any], ops: Operations
+) -> None:
+    """A sync or an unlock shows the open case again: the reader stays where they were
+    (page, zoom, rotation); another case starts from the top of its first record."""
+    vault, anna = letters["vault"], letters["anna"]
+    pane.show_case(anna, vault)
+    wait_open(qtbot, pane, "r1")
+    pane.set_zoom(150.0)
+    pane.rotate()
+    pane.view.show_page(2)
+    wait_idle(qtbot, ops)
+    place = pane.view.verticalScrollBar().value()
+    assert place > 0 and pane.view.current_page() == 2
+    document = pane.renderer.document
+
+    # Shown again as a sync does it: a new CaseFile of the same case, same file.
+    pane.show_case(
+        make_case(
+            anna.case_id,
+            "Doe, Anna",
+            [(r.record_id, r.title, r.object_id) for r in anna.records],
+            key="SYN-0001",
+        ),
+        vault,
+    )
+    assert pane.renderer.document is document  # not even reopened
+    assert pane.current_record_id() == "r1"
+    assert pane.view.verticalScrollBar().value() == place
+    assert pane.view.zoom_mode() == 150.0 and pane.view.rotation() == 90
+    assert pane.record_table.currentIndex().row() == 0
+
+    # Locked, then unlocked: cleared (nothing shown), then back at the same place.
+    pane.clear()
+    assert pane.renderer.document is None and pane.view.page_count() == 0
+    pane.show_case(anna, vault)
+    wait_open(qtbot, pane, "r1")
+    assert pane.view.verticalScrollBar().value() == place
+    assert pane.view.current_page() == 2
+    assert pane.view.zoom_mode() == 150.0 and pane.view.rotation() == 90
+    assert pane.thumbnails.model()._rotation == 90
+    assert "150 %" in pane._zoom_box.currentText()
+
+    # Another case: its first record from the top, unrotated.
+    pane.show_case(letters["bruno"], vault)
+    wait_open(qtbot, pane, "b1")
+    assert pane.view.verticalScrollBar().value() == 0 and pane.view.rotation() == 0
+    # And Anna again after Bruno: her place was not kept through another case.
+    pane.show_case(anna, vault)
+    wait_open(qtbot, pane, "r1")
+    assert pane.view.verticalScrollBar().value() == 0
+    wait_idle(qtbot, ops)
+
+
+def test_a_changed_file_is_opened_afresh(
+    qtbot: Any, pane: RecordsPane, letters: dict[str, Any], ops: Operations
+) -> None:
+    vault, anna = letters["vault"], letters["anna"]
+    pane.show_case(anna, vault)
+    wait_open(qtbot, pane, "r1")
+    pane.view.show_page(2)
+    document = pane.renderer.document
+    replaced = put(vault, letter(2, seed=3))
+    records = [(r.record_id, r.title, r.object_id) for r in anna.records]
+    records[0] = ("r1", "Anna referral letter (corrected)", replaced)
+    pane.show_case(make_case(anna.case_id, "Doe, Anna", records, key="SYN-0001"), vault)
+    wait_open(qtbot, pane, "r1")
+    assert pane.renderer.document is not document
+    assert pane.view.page_count() == 2
+    assert pane.view.verticalScrollBar().value() == 0
+    wait_idle(qtbot, ops)

@@ -12,9 +12,10 @@ from tests.fixtures.synced_case import SyncedCopy
 from tests.ui.helpers import PASSPHRASE, all_visible_texts, visible_texts
 from tests.ui.workspace.doubles import RecordingPane, recording_panes
 from ui.notifier import Change
-from ui.qt import QKeySequence, Qt
+from ui.qt import QAction, QKeySequence, Qt
 from ui.workspace.page import LOADING_TEXT, WorkspacePage
 from ui.workspace.pane_header import PaneHeader
+from ui.workspace.shortcuts import keys_text
 
 
 def _open_from_worklist(shell: Any, qtbot: QtBot, case_id: str) -> WorkspacePage:
@@ -319,3 +320,69 @@ def test_keyboard_focuses_and_maximises_panes(shell: Any, synced: SyncedCopy, qt
     qtbot.keyClick(shell.app.focusWidget(), Qt.Key.Key_M, modifiers)
     assert workspace.maximised_dock() is None
     assert all(dock.isVisible() for dock in workspace.docks.values())
+
+
+def test_help_overlay_lists_every_pane_shortcut_grouped_by_pane(
+    synced: SyncedCopy, make_shell: Any, qtbot: QtBot
+) -> None:
+    shell = make_shell()
+    shell._use_vault(synced.vault, sync=False)  # production panes (default factory)
+    shell.window.resize(1400, 900)
+    shell.window.show()
+    with qtbot.waitSignal(shell.window.worklist.loaded):
+        shell.window.start_unlocked()
+    workspace = _open_from_worklist(shell, qtbot, synced.case_ids[0])
+    qtbot.keyClick(workspace, Qt.Key.Key_F1)
+    assert workspace.help.isVisible()
+    groups = dict(workspace.help.groups())
+    assert list(groups) == ["Workspace", "Records", "Labs", "Imaging"]
+    shown = visible_texts(workspace.help)
+    for pane in workspace.panes:
+        listed = groups[pane.pane_title]
+        keyed = [a for a in pane.findChildren(QAction) if a.shortcuts()]
+        assert len(listed) == len(keyed) > 2, pane.pane_title
+        for action in keyed:
+            row = (keys_text(action), str(action.data()))
+            assert row in listed
+            assert row[0] in shown and row[1] in shown
+    # The frequent ones, by what they do.
+    expected = {
+        "Records": ["Find in the record", "Zoom in", "Zoom out", "Rotate pages clockwise"],
+        "Labs": ["Filter the analytes", "Flowsheet or list", "Abnormal results only"],
+        "Imaging": [
+            "Next slice",
+            "Previous slice",
+            "10 slices on",
+            "Window: Lung (CT)",
+            "Window: the file's own",
+            "Measure a distance",
+            "Measure an angle",
+            "Play or stop the cine loop",
+            "Show or hide the DICOM tags",
+            "Invert the greys",
+        ],
+    }
+    for title, texts in expected.items():
+        descriptions = " | ".join(text for _, text in groups[title])
+        for text in texts:
+            assert text in descriptions, (title, text)
+    qtbot.keyClick(workspace.help, Qt.Key.Key_Escape)
+
+    # A listed key does what it says once its pane has the keyboard (Ctrl+3: imaging).
+    imaging = workspace.panes[2]
+    qtbot.waitUntil(lambda: imaging.slice_count() > 1, timeout=10_000)
+    qtbot.keyClick(shell.app.focusWidget(), Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    assert shell.app.focusWidget() is imaging.view
+    qtbot.keyClick(imaging.view, Qt.Key.Key_PageDown)
+    assert imaging.current_index() == min(10, imaging.slice_count() - 1)
+    qtbot.keyClick(imaging.view, Qt.Key.Key_T)
+    assert imaging.tags.isVisible()
+    qtbot.keyClick(shell.app.focusWidget(), Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    labs = workspace.panes[1]
+    qtbot.keyClick(shell.app.focusWidget(), Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    assert labs.list_button.isChecked()
+    qtbot.keyClick(shell.app.focusWidget(), Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    records = workspace.panes[0]
+    qtbot.keyClick(shell.app.focusWidget(), Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert records.search_bar.isVisible() and records.search_bar.field.hasFocus()
+    qtbot.waitUntil(lambda: shell.ops.pending() == 0, timeout=10_000)
