@@ -91,11 +91,38 @@ def main(argv: list[str]) -> int:
     ]
     ui = [sys.executable, "-m", "pytest", *UI_TESTS, *argv]
     codes = []
-    for label, cmd in (("core, without Qt", core), ("Qt layer", ui)):
-        print(f"\n==== {label}: {' '.join(cmd[1:])}", flush=True)
-        codes.append(subprocess.run(cmd, env=env, cwd=ROOT, check=False).returncode)
+    totals = {"passed": 0, "failed": 0, "skipped": 0}
+    for label, args in (("core, without Qt", core), ("Qt layer", ui)):
+        print(f"\n==== {label}: {' '.join(args[1:])}", flush=True)
+        report = sandbox / f"junit-{len(codes)}.xml"
+        run = subprocess.run([*args, f"--junit-xml={report}"], env=env, cwd=ROOT, check=False)
+        codes.append(run.returncode)
+        for name, count in _outcomes(report).items():
+            totals[name] += count
+    # One closing line for both runs, in the plain form CI reads.
+    print(
+        f"\nsuite: {totals['passed']} passed, {totals['failed']} failed, "
+        f"{totals['skipped']} skipped",
+        flush=True,
+    )
     # pytest's exit code 5 means "no tests collected" — a failure here, never a pass.
     return 0 if all(code == 0 for code in codes) else 1
+
+
+def _outcomes(report: Path) -> dict[str, int]:
+    """Passed, failed (failures and errors) and skipped counts of one junit report."""
+    import xml.etree.ElementTree as ET
+
+    if not report.exists():
+        return {"failed": 1}  # pytest did not even get to write its report
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    for suite in ET.parse(report).getroot().iter("testsuite"):
+        tests, skipped = int(suite.get("tests", 0)), int(suite.get("skipped", 0))
+        failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        counts["failed"] += failed
+        counts["skipped"] += skipped
+        counts["passed"] += tests - failed - skipped
+    return counts
 
 
 if __name__ == "__main__":
