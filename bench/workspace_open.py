@@ -8,9 +8,9 @@ Labs and Imaging panes, ``--repeat`` times (back to the worklist in between):
 
 - **banner**: from ``MainWindow.open_case`` to the CaseFile shown (``case_shown``);
 - **records / labs / imaging**: to each pane's first content on screen: the records
-  pane's first page rendered (``renderer.page_ready``), the labs pane's first paint after
-  ``show_case`` (its flowsheet fills synchronously), the imaging pane's first slice
-  (``image_shown``); a pane with a ``content_shown`` signal is timed by that instead;
+  pane's first page rendered (``renderer.page_ready``), the labs pane's flowsheet filled
+  (its ``content_shown``), the imaging pane's first slice (``image_shown``); a pane with
+  a ``content_shown`` signal is timed by that, one without by its first paint;
 - **all panes**: the slowest of the three, then one event-loop pass so it is painted.
 
 The first open (cold: nothing decoded yet, vault pages not cached) is reported apart

@@ -27,7 +27,12 @@ from reviewer_app.errors import ReviewerError, UndecodableImage
 from reviewer_app.imaging.cache import FrameCache
 from reviewer_app.imaging.geometry import SliceOrder, order_slices
 from reviewer_app.imaging.pipeline import render
-from reviewer_app.imaging.source import decode_frame, number_of_frames, read_dataset
+from reviewer_app.imaging.source import (
+    decode_frame,
+    ensure_transfer_syntax,
+    number_of_frames,
+    read_dataset,
+)
 from reviewer_app.vault import Vault
 
 NOT_DOWNLOADED = "it has not been downloaded yet"
@@ -94,9 +99,18 @@ def read_header(vault: Vault, object_id: str) -> Dataset:
     ObjectMissing.
     """
     reader = vault.objects.open(object_id)
-    stream = io.BufferedReader(reader.stream())
+    # Not io.BufferedReader around the stream: pydicom takes one for a named file (it
+    # asks for .name and fails), which sent every header through the whole-file path
+    # below. A one-chunk object (a CT slice) was decrypted whole by open() anyway, and
+    # parsing from memory is quicker than through the stream; a larger one is read
+    # through the stream, which decrypts only the chunks the header lies in.
+    source: io.IOBase = (
+        io.BytesIO(reader.read(0, reader.size)) if reader.chunk_count == 1 else reader.stream()
+    )
     try:
-        return dcmread(stream, stop_before_pixels=True)
+        header: Dataset = dcmread(source, stop_before_pixels=True)
+        ensure_transfer_syntax(header)
+        return header
     except Exception:
         # Let the full reader say precisely what is wrong (or read a raw dataset).
         ds = read_dataset(reader.read_all())

@@ -74,7 +74,7 @@ def _read(fp: BinaryIO) -> Dataset:
         if has_preamble:
             raise UndecodableImage("the file is damaged or incomplete") from None
         raise UndecodableImage("the file is not a DICOM file") from None
-    _ensure_transfer_syntax(ds)
+    ensure_transfer_syntax(ds)
     return ds
 
 
@@ -91,7 +91,7 @@ def _read_raw(fp: BinaryIO, start: int) -> Dataset:
     return ds
 
 
-def _ensure_transfer_syntax(ds: Dataset) -> None:
+def ensure_transfer_syntax(ds: Dataset) -> None:
     """Give a dataset read without file meta the transfer syntax it was encoded in."""
     meta = getattr(ds, "file_meta", None)
     if meta is not None and meta.get("TransferSyntaxUID"):

@@ -15,9 +15,13 @@ rewrite changes bytes inside the signed range and breaks the signature.
 
 from __future__ import annotations
 
+import functools
 import io
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import httpx
 from asn1crypto import keys as asn1_keys
@@ -25,8 +29,12 @@ from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from fontTools.ttLib import TTFont, TTLibError
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.text import TextBoxStyle
+from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigAuthType, SigFieldSpec, SigSeedSubFilter
 from pyhanko.sign.timestamps.api import TimeStamper
@@ -52,6 +60,25 @@ DEFAULT_BOX = (56, 40, 356, 120)
 MD_ALGORITHM = "sha256"
 _MAX_TSA_REPLY = 64 * 1024
 _MAX_CRL = 8 * 1024 * 1024
+
+# fontTools says at WARNING level which tables it drops while subsetting the block's font
+# (e.g. FFTM, a FontForge timestamp): expected, and noise in the log.
+logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
+# pyHanko notes at WARNING level that a CFF font has no CID ordering and it assumes the
+# identity one, which is what we want.
+logging.getLogger("pyhanko.pdf_utils.font.opentype").setLevel(logging.ERROR)
+
+#: Fonts for the signature block, first usable one wins: one shipped with the app, then
+#: usual system places. The PDF's 14 built-in fonts only cover Latin-1, which would
+#: garble names such as "Łukasz Żółć"; an embedded (subset) OpenType font does not.
+#: pyHanko writes glyph widths in font units, right only for fonts of 1000 units per em
+#: (CFF-flavoured .otf); TrueType fonts (2048) come out letter-spaced, so they are skipped.
+STAMP_FONTS = (
+    Path(__file__).resolve().parents[2] / "resources" / "fonts" / "NotoSans-Regular.otf",
+    Path("/usr/share/fonts/opentype/noto/NotoSans-Regular.otf"),
+    Path("/usr/share/fonts/opentype/urw-base35/NimbusSans-Regular.otf"),
+    Path("/usr/share/fonts/urw-base35/NimbusSans-Regular.otf"),
+)
 
 STAMP_TEXT = (
     "Digitally signed by %(signer_name)s\n%(credentials)s\nLicence no. %(licence)s\nSigned %(ts)s"
@@ -123,7 +150,7 @@ def sign_pdf(
         prop_auth_type=SigAuthType.PASSWORD,
         signer_key_usage={"non_repudiation"},
     )
-    style = TextStampStyle(stamp_text=STAMP_TEXT, timestamp_format="%Y-%m-%d %H:%M %Z")
+    style = _stamp_style(f"{STAMP_TEXT} {info.name} {info.credentials} {info.licence}")
     pdf_signer = signers.PdfSigner(
         metadata,
         signer=_signer(identity),
@@ -139,6 +166,73 @@ def sign_pdf(
         },
     )
     return bytes(out.getvalue())
+
+
+@functools.cache
+def _font_characters(path: Path) -> frozenset[int] | None:
+    """The code points a usable block font draws; None if it is missing or unusable."""
+    try:
+        with TTFont(path, lazy=True) as font:
+            if font["head"].unitsPerEm != 1000:
+                return None
+            return frozenset(font.getBestCmap())
+    except (OSError, KeyError, TTLibError):
+        return None
+
+
+def _stamp_font(text: str) -> Path | None:
+    """The first font that draws every character of ``text``."""
+    needed = {ord(c) for c in text if not c.isspace()}
+    for path in STAMP_FONTS:
+        characters = _font_characters(path)
+        if characters is not None and needed <= characters:
+            return path
+    return None
+
+
+class _FontFromBytes(GlyphAccumulatorFactory):
+    """pyHanko's factory opens the font file and never closes it; this one hands it the
+    bytes instead (read once per font)."""
+
+    def create_font_engine(
+        self, writer: BasePdfFileWriter, obj_stream: Any = None
+    ) -> GlyphAccumulator:
+        if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
+            obj_stream = writer.prepare_object_stream()
+        return GlyphAccumulator(
+            writer=writer,
+            font_handle=io.BytesIO(_font_bytes(self.font_file)),
+            font_size=self.font_size,
+            ot_script_tag=self.ot_script_tag,
+            ot_language_tag=self.ot_language_tag,
+            writing_direction=self.writing_direction,
+            bcp47_lang_code=self.bcp47_lang_code,
+            obj_stream=obj_stream,
+        )
+
+
+@functools.cache
+def _font_bytes(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
+def _stamp_style(text: str) -> TextStampStyle:
+    """The signature block's look, with an embedded font when one is available."""
+    font = _stamp_font(text)
+    if font is not None:
+        return TextStampStyle(
+            stamp_text=STAMP_TEXT,
+            timestamp_format="%Y-%m-%d %H:%M %Z",
+            text_box_style=TextBoxStyle(font=_FontFromBytes(str(font))),
+        )
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        raise SigningError(
+            "The signature block needs a font for the characters of the signer's name.",
+            hint="Reinstall Reviewer: its font file is missing or lacks these characters.",
+        ) from None
+    return TextStampStyle(stamp_text=STAMP_TEXT, timestamp_format="%Y-%m-%d %H:%M %Z")
 
 
 # --- later, online: timestamp and revocation data ---------------------------------------

@@ -47,6 +47,7 @@ from ui.qt import (
     QToolButton,
     QVBoxLayout,
     QWidget,
+    Signal,
 )
 from ui.workspace.pane_header import PaneHeader
 from ui.workspace.shortcuts import add_shortcut
@@ -95,6 +96,8 @@ class LabsPane(QWidget):
     """Flowsheet/list of lab results with a filter, and the selected analyte's trend."""
 
     pane_title = "Labs"
+    #: The case id, once its results (or "no results") are on screen (bench/workspace_open).
+    content_shown = Signal(str)
 
     def __init__(self, ops: Operations, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -359,8 +362,10 @@ class LabsPane(QWidget):
         if not sheet.panels:
             self.empty_label.setText("No lab results in this case")
             self.stack.setCurrentWidget(self.empty_label)
+            self.content_shown.emit(case_id)
             return
         self._switch_view()
+        self.content_shown.emit(case_id)
         if self._restore is not None:
             key, text, abnormal = self._restore
             self._restore = None

@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 
 from reviewer_app.errors import UndecodableImage
+from reviewer_app.imaging import series as series_module
 from reviewer_app.imaging.cache import FrameCache
 from reviewer_app.imaging.series import (
     NOT_DOWNLOADED,
     InstanceRef,
     build_stack,
     decode_slice,
+    read_header,
     thumbnail,
 )
 from reviewer_app.vault import KeySource, Profile, ScryptParams, create_profile
@@ -112,3 +114,26 @@ def test_thumbnail_is_small(vault: Any) -> None:
     uid = store_series(vault, "c1", [ct_slice(0.0, 1, size=256)])
     pixels = thumbnail(vault, _refs(vault, uid)[0].object_id, size=64)
     assert pixels.dtype == np.uint8 and max(pixels.shape) <= 64
+
+
+@pytest.mark.parametrize("size", [32, 800])  # one 1 MiB chunk, and several
+def test_a_header_is_read_without_parsing_the_whole_file(
+    vault: Any, size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ordering a 500-slice series reads 500 headers: each must stop before the pixels,
+    not go through the whole-file reader (which it once did for every file)."""
+    uid = store_series(vault, "c1", [ct_slice(12.5, 1, size=size)])
+    ref = _refs(vault, uid)[0]
+    assert ref.object_id is not None
+    chunks = vault.objects.open(ref.object_id).chunk_count
+    assert (chunks == 1) == (size == 32)
+
+    def whole_file(_data: object) -> None:
+        raise AssertionError("the header was read through the whole-file path")
+
+    monkeypatch.setattr(series_module, "read_dataset", whole_file)
+    header = read_header(vault, ref.object_id)
+    assert "PixelData" not in header
+    assert (int(header.Rows), int(header.Columns)) == (size, size)
+    assert float(header.ImagePositionPatient[2]) == 12.5
+    assert str(header.file_meta.TransferSyntaxUID)

@@ -109,3 +109,21 @@ def test_verify_unreadable_trust_file(signed: bytes, tmp_path: Path) -> None:
     result = run_cli("verify", str(pdf), "--trust", str(bad))
     assert result.returncode == 2
     assert "could not be read" in result.stderr
+
+
+def test_other_commands_do_not_pay_for_pyhanko() -> None:
+    code = (
+        "import sys; from reviewer_app.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyhanko', 'asn1crypto')))"
+    )
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"

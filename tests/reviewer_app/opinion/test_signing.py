@@ -35,7 +35,7 @@ from reviewer_app.opinion import (
     sign_pdf,
     verify_pdf,
 )
-from reviewer_app.opinion.signing import FIELD_NAME
+from reviewer_app.opinion.signing import FIELD_NAME, _stamp_font
 from tests.reviewer_app.opinion.helpers import PASSPHRASE, opinion_pdf
 
 
@@ -139,6 +139,51 @@ def test_signing_something_else_is_refused(key_store: SigningKeyStore) -> None:
 def test_sign_after_re_authentication(key_store: SigningKeyStore, enrollment: Enrollment) -> None:
     signed = sign_pdf(opinion_pdf(1), key_store.unlock(PASSPHRASE))
     assert verify_pdf(signed, list(enrollment.platform_ca)).ok
+
+
+def self_signed_identity(common_name: str) -> SigningIdentity:
+    key = new_private_key()
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, common_name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return SigningIdentity(key, (cert,))
+
+
+@pytest.mark.skipif(
+    _stamp_font("Łukasz Żółć") is None, reason="no OpenType font for the block here"
+)
+def test_names_beyond_latin1_get_an_embedded_font() -> None:
+    signed = sign_pdf(opinion_pdf(1), self_signed_identity("Dr Łukasz Żółć"))
+    (sig,) = PdfFileReader(io.BytesIO(signed)).embedded_signatures
+    fonts = []
+
+    def collect(stream: generic.StreamObject) -> None:
+        resources = stream.get("/Resources")
+        if resources is None:
+            return
+        resources = resources.get_object()
+        fonts.extend(f.get_object() for f in resources.get("/Font", {}).values())
+        for xobject in resources.get("/XObject", {}).values():
+            collect(xobject.get_object())
+
+    collect(sig.sig_field["/AP"]["/N"].get_object())
+    assert fonts and all(font["/Subtype"] == "/Type0" for font in fonts)
+    assert all("/ToUnicode" in font for font in fonts)
+
+
+def test_a_name_no_font_can_draw_is_refused_not_dropped() -> None:
+    # Phoenician: in no font this machine has, so never silently left out of the block.
+    with pytest.raises(SigningError, match="font"):
+        sign_pdf(opinion_pdf(1), self_signed_identity("Dr \U00010900\U00010901"))
 
 
 # --- tampering ------------------------------------------------------------------------

@@ -5,6 +5,7 @@ own error; a mostly-done series is not streamed again."""
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from typing import Any
 
@@ -66,6 +67,7 @@ def test_every_series_of_four_or_more_comes_in_one_request(
 ) -> None:
     requests = Requests(server)
     events: list[SyncEvent] = []
+    threads_before = set(threading.enumerate())
 
     report = _sync(vault, session, events)
 
@@ -81,6 +83,9 @@ def test_every_series_of_four_or_more_comes_in_one_request(
     assert all(started[uid] == 1 for uid in ct)
     assert sorted(e.ref for e in finished) == sorted(ct)
     assert all(e.error is None and e.size == e.fetched > 0 for e in finished)
+    # Closing the engine stopped its store threads.
+    store_threads = set(threading.enumerate()) - threads_before
+    assert not [t for t in store_threads if t.name.startswith("sync-store")]
 
 
 def test_a_cut_stream_is_finished_one_instance_at_a_time(
