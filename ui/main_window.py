@@ -306,6 +306,7 @@ class MainWindow(QMainWindow):
                 case_order=self.worklist_order,
             )
             self.workspace.back_requested.connect(self.show_worklist)
+            self.workspace.case_shown.connect(self._audit_view)
             self.notifier.cases_changed.connect(self.workspace.check_still_there)
             self.workspace.set_vault(self.vault)
             self.pages.insertWidget(1, self.workspace)
@@ -320,6 +321,17 @@ class MainWindow(QMainWindow):
         workspace.open_case(case_id)
         workspace.setFocus()
         self._remember_case(case_id)
+
+    def _audit_view(self, case_id: str) -> None:
+        # Every time a case's data is put on screen is a "view" in the audit trail.
+        from reviewer_app import audit
+
+        if self.vault is not None:
+            self.ops.write(
+                self.vault,
+                lambda conn: audit.write_event(conn, audit.AuditAction.VIEW, case_id),
+                label="audit",
+            )
 
     def _remember_case(self, case_id: str | None) -> None:
         from reviewer_app.vault.database import set_setting

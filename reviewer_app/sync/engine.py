@@ -44,6 +44,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from reviewer_app import audit
 from reviewer_app.domain import CaseTask
 from reviewer_app.errors import HashMismatch, ReviewerError, ServerUnreachable, SignInRequired
 from reviewer_app.exchange import PlatformSession, RetryPolicy
@@ -233,6 +234,8 @@ class SyncEngine:
                 self._report_cases()
         if self._stopped():
             self._report_cases()
+        else:
+            self._send_audit(practitioner)
         if self._sign_in is not None:
             raise self._sign_in
         if self._cancel.is_set():
@@ -252,6 +255,14 @@ class SyncEngine:
             purged=tuple(purged),
             errors=tuple(self._errors),
         )
+
+    def _send_audit(self, practitioner: str) -> None:
+        # The audit trail rides along with each sync; events that cannot go now stay in
+        # the vault for the next one, and never make the sync itself fail.
+        try:
+            audit.send_pending(self.vault, self.remote.fhir, practitioner)
+        except ReviewerError as exc:
+            log.warning("audit events not sent: %s", type(exc).__name__)
 
     def _stopped(self) -> bool:
         return self._cancel.is_set() or self._offline.is_set()

@@ -73,6 +73,12 @@ def test_opening_a_case_shows_its_patient_in_the_banner_and_every_pane(
     questions = workspace.questions.texts()
     assert set(case.patient_questions) <= {q.split(". ", 1)[-1] for q in questions} | set(questions)
     assert workspace.timeline.model.rowCount() == len(case.timeline())
+    # Putting the case on screen is a "view" in the audit trail, sent at the next sync.
+    from reviewer_app import audit
+
+    qtbot.waitUntil(lambda: bool(audit.unsent(synced.vault)), timeout=5000)
+    views = [e for e in audit.unsent(synced.vault) if e.case_id == case.case_id]
+    assert [e.action for e in views] == [audit.AuditAction.VIEW]
 
 
 def test_switching_cases_switches_every_pane_and_leaves_no_trace_of_the_previous_patient(
