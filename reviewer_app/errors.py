@@ -442,3 +442,20 @@ class CertificateRevoked(SignatureInvalid):
 
     title = "Certificate revoked"
     hint = "Enroll for a new signing certificate; documents signed with this one are not valid."
+
+
+# --- opinion drafts and outbox ----------------------------------------------------------------
+
+
+class DraftVersionMissing(VaultError):
+    """That saved version of the opinion draft does not exist."""
+
+    title = "Version not found"
+    hint = "Choose one of the versions listed in the draft's history."
+
+
+class OpinionAlreadyQueued(ReviewerError):
+    """An opinion for this case is already waiting to be sent."""
+
+    title = "Opinion already in the outbox"
+    hint = "Wait until it is sent, or resolve its conflict, before signing another one."

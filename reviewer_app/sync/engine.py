@@ -49,6 +49,7 @@ from reviewer_app.domain import CaseTask
 from reviewer_app.errors import HashMismatch, ReviewerError, ServerUnreachable, SignInRequired
 from reviewer_app.exchange import PlatformSession, RetryPolicy
 from reviewer_app.exchange.http import origin
+from reviewer_app.opinion import outbox
 from reviewer_app.sync import local, series
 from reviewer_app.sync.batch import InstanceBatcher
 from reviewer_app.sync.events import (
@@ -235,6 +236,7 @@ class SyncEngine:
         if self._stopped():
             self._report_cases()
         else:
+            self._send_opinions(practitioner)
             self._send_audit(practitioner)
         if self._sign_in is not None:
             raise self._sign_in
@@ -263,6 +265,14 @@ class SyncEngine:
             audit.send_pending(self.vault, self.remote.fhir, practitioner)
         except ReviewerError as exc:
             log.warning("audit events not sent: %s", type(exc).__name__)
+
+    def _send_opinions(self, practitioner: str) -> None:
+        # Signed opinions in the outbox go with each sync; one that cannot go now stays
+        # queued (or is marked conflict/rejected for the user) and never fails the sync.
+        try:
+            outbox.drain(self.vault, self.remote.fhir, practitioner, retry=self.remote.retry)
+        except ReviewerError as exc:
+            log.warning("opinions not sent: %s", type(exc).__name__)
 
     def _stopped(self) -> bool:
         return self._cancel.is_set() or self._offline.is_set()

@@ -97,8 +97,44 @@ def _v3_workspace(conn: Connection) -> None:
     )
 
 
+def _v4_opinion(conn: Connection) -> None:
+    """Opinion drafts with a browsable history, and the outbox fields an upload needs.
+
+    A draft keeps its structured sections as JSON in ``drafts.sections`` (the editor's HTML
+    verbatim); ``draft_versions`` holds the snapshots the specialist can browse and
+    restore. An outbox opinion carries the identifier minted once when it was queued,
+    the Task version it answers (``ifMatch``), and the server's receipt after upload.
+    """
+    conn.execute("ALTER TABLE drafts ADD COLUMN sections TEXT")
+    conn.execute("ALTER TABLE drafts ADD COLUMN version INT NOT NULL DEFAULT 0")
+    conn.execute(
+        """CREATE TABLE draft_versions (
+            case_id TEXT NOT NULL,
+            version INT NOT NULL,
+            saved_at TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (case_id, version)
+        )"""
+    )
+    for column in (
+        "opinion_id TEXT",
+        "pdf_sha256 TEXT",
+        "patient_id TEXT",
+        "referral_id TEXT",
+        "task_version TEXT",
+        "case_key TEXT",
+        "signed_at TEXT",
+        "receipt TEXT",
+        "message TEXT",
+    ):
+        conn.execute(f"ALTER TABLE outbox ADD COLUMN {column}")
+    conn.execute(
+        "CREATE UNIQUE INDEX outbox_opinion_id ON outbox (opinion_id) WHERE opinion_id IS NOT NULL"
+    )
+
+
 #: Forward migrations; index i upgrades version i to i + 1. Append only.
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_sync, _v3_workspace]
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_sync, _v3_workspace, _v4_opinion]
 LATEST_VERSION = len(MIGRATIONS)
 
 

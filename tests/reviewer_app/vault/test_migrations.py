@@ -124,6 +124,41 @@ def _check_v3(conn: Connection) -> None:
     conn.execute("ROLLBACK")
 
 
+def _seed_v3_work(conn: Connection) -> None:
+    """A v1-style draft and outbox row that the opinion schema (v4) must keep."""
+    conn.execute("INSERT INTO drafts (draft_id, case_id, body) VALUES ('d1', 'c1', '<p>x</p>')")
+    conn.execute(
+        "INSERT INTO outbox (item_id, case_id, kind, state, attempts)"
+        " VALUES ('o1', 'c1', 'opinion', 'queued', 2)"
+    )
+
+
+def _check_v4(conn: Connection) -> None:
+    tables = _tables(conn)
+    assert {"sections", "version"} <= set(tables["drafts"])
+    assert tables["draft_versions"] == ["case_id", "version", "saved_at", "body"]
+    assert {"opinion_id", "pdf_sha256", "task_version", "receipt", "message"} <= set(
+        tables["outbox"]
+    )
+    assert conn.execute("SELECT body, sections, version FROM drafts").fetchall() == [
+        ("<p>x</p>", None, 0)
+    ]
+    assert conn.execute("SELECT item_id, state, attempts, opinion_id FROM outbox").fetchall() == [
+        ("o1", "queued", 2, None)
+    ]
+    # An opinion identifier is minted once: two rows can never share one.
+    conn.execute("BEGIN")
+    conn.execute("INSERT INTO outbox (item_id, opinion_id) VALUES ('o2', 'urn:uuid:1')")
+    with pytest.raises(Exception, match="UNIQUE"):
+        conn.execute("INSERT INTO outbox (item_id, opinion_id) VALUES ('o3', 'urn:uuid:1')")
+    with pytest.raises(Exception, match="UNIQUE"):
+        conn.execute(
+            "INSERT INTO draft_versions (case_id, version, saved_at, body)"
+            " VALUES ('c1', 1, 't', 'a'), ('c1', 1, 't', 'b')"
+        )
+    conn.execute("ROLLBACK")
+
+
 @dataclass(frozen=True)
 class Case:
     seed: Callable[[Connection], None]
@@ -135,6 +170,7 @@ CASES: dict[int, Case] = {
     1: Case(seed=_seed_nothing, check=_check_v1),
     2: Case(seed=_seed_v1_work, check=_check_v2),
     3: Case(seed=_seed_v2_sync, check=_check_v3),
+    4: Case(seed=_seed_v3_work, check=_check_v4),
 }
 
 
