@@ -30,6 +30,9 @@ from reviewer_app.vault.database import Connection
 HISTORY_INTERVAL = 60.0
 
 
+_EPOCH = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+
+
 class Section(StrEnum):
     """The opinion's sections, in the order the document shows them."""
 
@@ -219,10 +222,23 @@ def restore(
 def records_reviewed_html(case: CaseFile) -> str:
     """The 'Records reviewed' list from the case: each document, lab set (panel and draw
     time) and imaging study, with its date, oldest first, as HTML for the editor."""
-    items = []
-    for entry in case.timeline():
-        when = entry.date.date().isoformat() if entry.date else "undated"
-        items.append(f"<li>{html.escape(entry.title)} ({when})</li>")
+    entries = [(r.date, r.title or r.type_display or "Document") for r in case.records]
+    draws: dict[tuple[dt.datetime | None, str], str] = {}
+    for lab in case.labs:
+        draws.setdefault((lab.effective, lab.panel), lab.panel or lab.name)
+    entries += [(when, f"Laboratory: {title}") for (when, _), title in draws.items()]
+    for study in case.studies:
+        kind = "/".join(study.modalities)
+        if kind in study.description:
+            kind = ""
+        title = " ".join(part for part in (kind, study.description) if part) or "Imaging study"
+        entries.append((study.started, title))
+    # Oldest first, undated last; the titles keep the order stable within one day.
+    entries.sort(key=lambda e: (e[0] is None, e[0] or _EPOCH, e[1]))
+    items = [
+        f"<li>{html.escape(title)} ({when.date().isoformat() if when else 'undated'})</li>"
+        for when, title in entries
+    ]
     return "<ul>" + "".join(items) + "</ul>" if items else ""
 
 
