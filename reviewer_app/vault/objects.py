@@ -160,7 +160,7 @@ def write_object(
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
-    _fsync_dir(dest.parent)
+    fsync_dir(dest.parent)
     return info
 
 
@@ -333,7 +333,7 @@ class PartialWriter:
             f.write(header)
             f.flush()
             os.fsync(f.fileno())
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
             return _Sealer(cipher, f, start_index=0, sync_each_chunk=True)
 
         cipher = _ChunkCipher(key, object_id, header)
@@ -404,16 +404,16 @@ class PartialWriter:
         self.close()
         _ensure_dir(dest.parent)
         os.replace(self.path, dest)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
         if dest.parent != self.path.parent:
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
         return info
 
     def abort(self) -> None:
         """Give up: close and delete the partial file."""
         self.close()
         self.path.unlink(missing_ok=True)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
 
     def close(self) -> None:
         """Close without finishing; the partial file stays for a later resume. The
@@ -632,7 +632,7 @@ def _chmod(path: Path, mode: int) -> None:
         os.chmod(path, mode)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     """Make a rename or unlink in ``path`` durable."""
     if os.name == "nt":
         # Windows cannot open a directory for fsync; NTFS journals the rename itself.

@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from reviewer_app.errors import DatabaseTooNew, ProfileDamaged, ProfileInUse
 from reviewer_app.vault.keystore import KeySource, WrappedKey
+from reviewer_app.vault.objects import fsync_dir
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -133,17 +134,6 @@ def create_private_file(path: Path) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     os.close(fd)
     os.chmod(path, FILE_MODE)
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or unlink in ``path`` durable (no-op where folders cannot sync)."""
-    if sys.platform == "win32":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager
