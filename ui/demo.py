@@ -20,14 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ui.heading import dialog_heading
 from ui.qt import (
     QDialog,
     QDialogButtonBox,
     QFrame,
-    QHBoxLayout,
     QIcon,
     QLabel,
-    QSize,
     Qt,
     QVBoxLayout,
     QWidget,
@@ -105,25 +104,13 @@ class DemoWelcomeDialog(QDialog):
         self.setWindowIcon(icon)
         self.setModal(True)
 
-        badge = QLabel()
-        badge.setPixmap(icon.pixmap(QSize(56, 56)))
-        title = QLabel("Welcome to the Reviewer demo")
-        title.setObjectName("dialogTitle")
-        subtitle = QLabel(
+        top = dialog_heading(
+            icon,
+            "Welcome to the Reviewer demo",
             "This is a throwaway profile with synthetic cases only. It is erased when you "
             "quit. Reviewer locks itself after a few idle minutes, or with Ctrl+L: unlock "
-            "it with this passphrase."
+            "it with this passphrase.",
         )
-        subtitle.setObjectName("dialogSubtitle")
-        subtitle.setWordWrap(True)
-        heading = QVBoxLayout()
-        heading.setSpacing(6)
-        heading.addWidget(title)
-        heading.addWidget(subtitle)
-        top = QHBoxLayout()
-        top.setSpacing(18)
-        top.addWidget(badge, 0, Qt.AlignmentFlag.AlignTop)
-        top.addLayout(heading, 1)
 
         self.passphrase_label = QLabel(passphrase)
         self.passphrase_label.setObjectName("demoPassphrase")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reviewer_app.errors import ReviewerError
+from ui.heading import dialog_heading
 from ui.operations import Operations
 from ui.qt import (
     QDialog,
@@ -24,7 +25,6 @@ from ui.qt import (
     QLabel,
     QLineEdit,
     QProgressBar,
-    QSize,
     Qt,
     QVBoxLayout,
     QWidget,
@@ -89,24 +89,12 @@ class FirstRunDialog(QDialog):
         self._create = create
         self._busy = False
 
-        badge = QLabel()
-        badge.setPixmap(icon.pixmap(QSize(56, 56)))
-        title = QLabel("Welcome to Reviewer")
-        title.setObjectName("dialogTitle")
-        subtitle = QLabel(
+        top = dialog_heading(
+            icon,
+            "Welcome to Reviewer",
             "Cases you review are kept on this computer in an encrypted vault. Choose a "
-            "passphrase: it unlocks Reviewer after it locks itself when you step away."
+            "passphrase: it unlocks Reviewer after it locks itself when you step away.",
         )
-        subtitle.setObjectName("dialogSubtitle")
-        subtitle.setWordWrap(True)
-        heading = QVBoxLayout()
-        heading.setSpacing(6)
-        heading.addWidget(title)
-        heading.addWidget(subtitle)
-        top = QHBoxLayout()
-        top.setSpacing(18)
-        top.addWidget(badge, 0, Qt.AlignmentFlag.AlignTop)
-        top.addLayout(heading, 1)
 
         self.passphrase = QLineEdit()
         self.passphrase.setObjectName("newPassphrase")
