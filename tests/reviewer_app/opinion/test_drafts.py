@@ -4,6 +4,7 @@ and the records-reviewed list filled from the case."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,7 @@ from reviewer_app.opinion.drafts import (
     with_records_reviewed,
 )
 from reviewer_app.vault import Vault
+from tests.reviewer_app.sync.helpers import memory_vault
 
 T0 = dt.datetime(2026, 11, 29, 18, 0, tzinfo=dt.UTC)
 # What an editor may hand over: CRLF, non-breaking spaces, combining marks, emoji, a lone
@@ -122,3 +124,14 @@ def test_records_reviewed_fills_only_an_empty_section() -> None:
     assert filled.text(Section.RECORDS_REVIEWED) == records_reviewed_html(_case())
     mine = OpinionDraft({Section.RECORDS_REVIEWED: "<p>my list</p>"})
     assert with_records_reviewed(mine, _case()) == mine
+
+
+def test_a_saved_draft_and_its_history_survive_reopening_the_vault(tmp_path: Path) -> None:
+    opened, key = memory_vault(tmp_path / "profile")
+    with opened:
+        save_draft(opened, "c", _draft("<p>one</p>"), now=T0).result()
+        save_draft(opened, "c", _draft("<p>two</p>"), now=T0 + dt.timedelta(seconds=1)).result()
+    reopened, _ = memory_vault(tmp_path / "profile", key)
+    with reopened:
+        assert load_draft(reopened, "c") == _draft("<p>two</p>")
+        assert [v.version for v in history(reopened, "c")] == [1]

@@ -7,7 +7,6 @@ import base64
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,7 +20,6 @@ from reviewer_app.sync import local
 from reviewer_app.sync.engine import SyncEngine
 from reviewer_app.vault import Vault
 from tests.reviewer_app.opinion.helpers import opinion_pdf
-from tests.reviewer_app.sync.fixtures import server, session, warmed_storage  # noqa: F401
 from tests.reviewer_app.sync.helpers import admin, fast_retry
 
 SIGNED_AT = dt.datetime(2026, 11, 29, 18, 1, 55, tzinfo=dt.UTC)
@@ -77,19 +75,29 @@ def test_upload_retried_ten_times_under_faults_creates_one_document(
     item = outbox.queue_opinion(vault, case_id, pdf, signed_at=SIGNED_AT, referral_id=None)
     assert item.state is State.QUEUED and item.opinion_id.startswith("urn:uuid:")
     path = _transaction_path(server)
-    # Five 5xx answers (nothing stored), then five replies cut after 40 bytes: the first
-    # of those is stored by the server but its answer lost; the retries then meet the
-    # moved Task version (412) and must find the opinion instead of sending a second.
+    fhir, me = session.fhir, session.practitioner_id()
+    # Five 5xx answers (nothing stored), then one reply cut after 40 bytes: the server
+    # stored that transaction but its answer was lost.
     _fault(server, error_rate=1.0, error_status=503, path=path, times=5)
-    _fault(server, drop_after_bytes=40, path=path, times=5)
-    drains = 0
-    while outbox.get(vault, item.item_id).state is State.QUEUED:
-        drains += 1
-        assert drains <= 10, "never uploaded"
-        outbox.drain(vault, session.fhir, session.practitioner_id(), retry=fast_retry(3))
+    _fault(server, drop_after_bytes=40, path=path, times=1)
+    progress = []
+    for _ in range(2):
+        outbox.drain(vault, fhir, me, retry=fast_retry(3))
+        waiting = outbox.get(vault, item.item_id)
+        progress.append((waiting.state, waiting.attempts, waiting.last_error))
+    assert progress == [
+        (State.QUEUED, 3, "ServerError: The platform answered with HTTP status 503."),
+        (State.QUEUED, 6, "ServerUnreachable: The connection to the platform was interrupted."),
+    ]
+    assert len(_opinions(server, item.opinion_id)) == 1
+    # More 5xx; then the retry meets the moved Task version (412) and must find the
+    # opinion sent by the lost attempt instead of sending a second one.
+    _fault(server, error_rate=1.0, error_status=503, path=path, times=3)
+    assert outbox.drain(vault, fhir, me, retry=fast_retry(3)).still_queued == (item.item_id,)
+    assert outbox.drain(vault, fhir, me, retry=fast_retry(3)).uploaded == (item.item_id,)
     done = outbox.get(vault, item.item_id)
     assert done.state is State.UPLOADED
-    assert done.attempts == 11
+    assert done.attempts == 10
     assert done.opinion_id == item.opinion_id
     on_server = _opinions(server, item.opinion_id)
     assert len(on_server) == 1
@@ -214,14 +222,3 @@ def test_a_sync_run_sends_the_queued_opinion(
     assert report.state == "complete"
     assert outbox.get(vault, item.item_id).state is State.UPLOADED
     assert len(_opinions(server, item.opinion_id)) == 1
-
-
-@pytest.fixture
-def vault(tmp_path: object) -> Iterator[Vault]:  # noqa: F811
-    from pathlib import Path
-
-    from tests.reviewer_app.sync.helpers import memory_vault
-
-    opened, _ = memory_vault(Path(str(tmp_path)) / "profile")
-    yield opened
-    opened.close()
