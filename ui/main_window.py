@@ -308,6 +308,9 @@ class MainWindow(QMainWindow):
             self.workspace.back_requested.connect(self.show_worklist)
             self.workspace.case_shown.connect(self._audit_view)
             self.notifier.cases_changed.connect(self.workspace.check_still_there)
+            # The case shown follows a sync that is still bringing it in (see "Workspace"
+            # in docs/architecture.md): every view keeps its place.
+            self.notifier.changed.connect(self.workspace.follow_changes)
             self.workspace.set_vault(self.vault)
             self.pages.insertWidget(1, self.workspace)
         return self.workspace

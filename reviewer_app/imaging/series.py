@@ -15,7 +15,7 @@ the end with the reason, so the others stay usable.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -129,10 +129,13 @@ def build_stack(
     vault: Vault,
     instances: Sequence[InstanceRef],
     check: Callable[[], None] | None = None,
+    known: Mapping[str, Dataset] | None = None,
 ) -> SeriesStack:
     """Read every instance's header and order the slices (see the module docstring).
 
-    ``check`` is called between instances (an operation's cancel check).
+    ``check`` is called between instances (an operation's cancel check). ``known``:
+    headers already read, by object id (a series rebuilt as a sync brings more slices
+    reads only the new ones).
     """
     headers: list[Dataset | None] = []
     problems: list[str | None] = []
@@ -142,6 +145,10 @@ def build_stack(
         if ref.object_id is None:
             headers.append(None)
             problems.append(NOT_DOWNLOADED)
+            continue
+        if known is not None and ref.object_id in known:
+            headers.append(known[ref.object_id])
+            problems.append(None)
             continue
         try:
             headers.append(read_header(vault, ref.object_id))

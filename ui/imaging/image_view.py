@@ -13,7 +13,7 @@ Keys: arrows step a slice, Page Up/Down ten, Home/End the first/last.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -301,6 +301,13 @@ class ImageView(QGraphicsView):
         for owner, items in self._measurements.items():
             for item in items:
                 item.setVisible(owner == key)
+
+    def rekey_measurements(self, keys: Mapping[object, object]) -> None:
+        """The slices were renumbered (old key → new key): measurements stay on their
+        slice. One whose slice has no new key is kept hidden, never moved to another."""
+        self._measurements = {
+            keys.get(owner, ("gone", owner)): items for owner, items in self._measurements.items()
+        }
 
     def measurement_labels(self) -> list[str]:
         """The labels of the current slice's measurements."""

@@ -72,6 +72,9 @@ class SliceLoader(QObject):
     stack_ready = Signal(object)
     #: A slice is rendered (or cannot be): Shown.
     shown = Signal(object)
+    #: The open series was rebuilt with more (or other) instances: SeriesStack. Same
+    #: series, new display order: requests made before it are dropped.
+    stack_updated = Signal(object)
     #: The series could not be opened at all: reason text.
     failed = Signal(str)
 
@@ -94,6 +97,7 @@ class SliceLoader(QObject):
         # Bumped by close(): callbacks of work started before it leave the state alone.
         self._epoch = 0
         self._showing: Operation | None = None
+        self._refreshing: Operation | None = None
 
     def _run(self, fn: object, priority: Priority, **callbacks: object) -> Operation:
         self._ops_started = [op for op in self._ops_started if not op.done]
@@ -135,6 +139,48 @@ class SliceLoader(QObject):
             label="imaging: open series",
         )
 
+    def refresh(self, vault: Vault, refs: list[InstanceRef]) -> None:
+        """The open series' instances changed (a sync brought more): rebuild its stack in
+        the background, reading only the headers not read yet; ``stack_updated`` follows.
+        What is shown stays until then (the pane finds its slice again by instance)."""
+        token = self._token
+        if token is None:
+            return
+        if self.stack is None:
+            # Still reading the headers: start again with the new instances.
+            self.open(vault, token[0], token[1], refs)
+            return
+        self._vault = vault
+        known = {
+            ref.object_id: header
+            for ref, header in zip(self.stack.instances, self.stack.headers, strict=True)
+            if ref.object_id is not None and header is not None
+        }
+        if self._refreshing is not None:
+            self._refreshing.cancel()
+
+        def work(ctx: OpContext) -> SeriesStack:
+            return build_stack(vault, refs, ctx.check, known)
+
+        def built(stack: SeriesStack) -> None:
+            if token != self._token:
+                return  # another series (or case) was opened meanwhile
+            self._refreshing = None
+            # A new opening number: a slice index asked for in the old order is dropped.
+            self._opened += 1
+            self._token = (token[0], token[1], self._opened)
+            self._waiting = None
+            self.stack = stack
+            self.stack_updated.emit(stack)
+
+        self._refreshing = self._run(
+            work,
+            Priority.LOW,
+            success=built,
+            failure=lambda error: self._open_failed(token, error),
+            label="imaging: refresh series",
+        )
+
     def _preview(self, vault: Vault, token: Token, ref: InstanceRef) -> None:
         """Show the first instance at once, while the other headers are still read."""
         assert ref.object_id is not None
@@ -162,6 +208,7 @@ class SliceLoader(QObject):
             op.cancel()
         self._ops_started = []
         self._showing = None
+        self._refreshing = None
         self._epoch += 1
         self._busy = False
         self._prefetching = False

@@ -120,6 +120,7 @@ class ImagingPane(QWidget):
         self._side_ops: list[Operation] = []
         self.loader = SliceLoader(ops, FrameCache(cache_budget(self._settings)))
         self.loader.stack_ready.connect(self._stack_ready)
+        self.loader.stack_updated.connect(self._stack_updated)
         self.loader.shown.connect(self._on_shown)
         self.loader.failed.connect(self._open_failed)
         self._build()
@@ -288,7 +289,13 @@ class ImagingPane(QWidget):
         return self._case.case_id if self._case is not None else None
 
     def show_case(self, case: CaseFile, vault: Vault) -> None:
-        """Show ``case``: replaces every series, image, measurement and tag shown."""
+        """Show ``case``: replaces every series, image, measurement and tag shown.
+
+        The same case again (a sync brought more of it) keeps the reader's place: the
+        series, the slice (found again by its instance), window, zoom, pan and
+        measurements; the series' newly stored slices become viewable."""
+        if self._follow(case, vault):
+            return
         self.clear()
         self._case, self._vault = case, vault
         self.header.set_case(case)
@@ -301,6 +308,32 @@ class ImagingPane(QWidget):
             self._make_thumbnails()
         else:
             self.status.setText("No images in this case. Import a CD with “Import…”.")
+
+    def _follow(self, case: CaseFile, vault: Vault) -> bool:
+        """Take a newer CaseFile of the case shown without moving the view; False if
+        there is nothing to keep (another case, no series open, the series is gone)."""
+        current = self._series
+        if self._case is None or self._case.case_id != case.case_id or current is None:
+            return False
+        uid = current.series_uid
+        fresh = next((s for st in case.studies for s in st.series if s.series_uid == uid), None)
+        if fresh is None:
+            return False
+        self._case, self._vault = case, vault
+        self.header.set_case(case)
+        # Before the model is reset: selecting the series again must not reopen it.
+        self._series = fresh
+        self.series_model.set_case(case, keep_thumbnails=True)
+        row = self.series_model.row_of(uid)
+        assert row is not None
+        self.series_list.setCurrentIndex(self.series_model.index(row))
+        before = [(i.sop_uid, i.object_id) for i in current.instances]
+        if [(i.sop_uid, i.object_id) for i in fresh.instances] != before:
+            refs = [InstanceRef(i.sop_uid, i.number, i.object_id) for i in fresh.instances]
+            self.loader.refresh(vault, refs)
+        self._make_thumbnails()
+        self._refresh_overlay()
+        return True
 
     def clear(self) -> None:
         """Show nothing of any patient, and forget the decoded frames."""
@@ -381,6 +414,40 @@ class ImagingPane(QWidget):
         self._fill_presets()
         if stack.slices:
             self.go_to(0)
+
+    def _stack_updated(self, stack: SeriesStack) -> None:
+        """The open series was rebuilt with more slices: stay on the same instance (its
+        index may have changed), keep window, zoom and measurements, and show it again."""
+        old, series = self._stack, self._series
+        self._stack = stack
+        self._timing, self._tags_for = {}, None
+        if old is None or series is None or not stack.slices:
+            self._stack_ready(stack)
+            return
+
+        def new_index(i: int) -> int | None:
+            s = old.slices[i]
+            return stack.index_of(old.instances[s.instance].sop_uid, s.frame)
+
+        index = new_index(self._index) if self._index < len(old.slices) else None
+        if index is None:
+            index = min(self._index, len(stack.slices) - 1)
+        uid = series.series_uid
+        self.view.rekey_measurements(
+            {(uid, i): (uid, n) for i in range(len(old.slices)) if (n := new_index(i)) is not None}
+        )
+        if self._shown_index is not None and self._shown_index >= 0:
+            self._shown_index = index  # the image on screen is that instance's
+        self.slider.blockSignals(True)
+        self.slider.setMaximum(len(stack.slices) - 1)
+        self.slider.blockSignals(False)
+        if self.presets.count() <= 1:
+            window = self._window
+            self._fill_presets()  # the first stack had no header to offer windows from
+            self._window = window
+        self._set_enabled(True)
+        self.go_to(index)
+        self._refresh_overlay()
 
     def _open_failed(self, reason: str) -> None:
         self.status.setText(reason)
@@ -703,6 +770,8 @@ class ImagingPane(QWidget):
         assert vault is not None
         jobs: list[tuple[str, str]] = []
         for series in self.series_model.all_series():
+            if self.series_model.has_thumbnail(series.series_uid):
+                continue  # made before a sync brought more of the case
             stored = [i.object_id for i in series.instances if i.object_id is not None]
             if stored:
                 jobs.append((series.series_uid, stored[len(stored) // 2]))

@@ -63,11 +63,13 @@ class SeriesListModel(QAbstractListModel):
         self._blank = QPixmap(THUMB_SIZE, THUMB_SIZE)
         self._blank.fill(QColor("#202020"))
 
-    def set_case(self, case: CaseFile | None) -> None:
-        """Show the studies of ``case`` (None: nothing)."""
+    def set_case(self, case: CaseFile | None, *, keep_thumbnails: bool = False) -> None:
+        """Show the studies of ``case`` (None: nothing). ``keep_thumbnails``: the same
+        case again (after a sync), its series keep the thumbnails already made."""
         self.beginResetModel()
         self._rows = []
-        self._thumbs = {}
+        if not keep_thumbnails:
+            self._thumbs = {}
         if case is not None:
             for study in case.studies:
                 if not study.series:

@@ -10,7 +10,7 @@ make).
 
 from __future__ import annotations
 
-from reviewer_app.casefile import CaseFile
+from reviewer_app.casefile import CaseFile, LabEntry
 from reviewer_app.labs.flowsheet import Analyte, Flowsheet, build_flowsheet
 from reviewer_app.labs.trend import trend_of
 from reviewer_app.vault import Vault
@@ -110,6 +110,7 @@ class LabsPane(QWidget):
         # Selected analyte and filter to put back when the same case is shown again.
         self._restore: tuple[str | None, str, bool] | None = None
         self._selected_key: str | None = None
+        self._labs: list[LabEntry] = []  # what the shown flowsheet was built from
         self._unsized: set[QTableView] = set()
 
         self.header = PaneHeader(self.pane_title)
@@ -222,6 +223,11 @@ class LabsPane(QWidget):
         ``vault`` is not used: lab results carry no payload bytes. The same case shown
         again (new results after a sync) keeps the filter and the selected analyte."""
         same = case.case_id == self._case_id
+        if same and self._loaded and case.labs == self._labs:
+            # A sync that brought other parts of the case: the flowsheet, its sort and
+            # scroll, stay exactly as they are.
+            self.header.set_case(case)
+            return
         kept = (self._selected_key, self.filter_box.text(), self.abnormal_only.isChecked())
         self._reset()
         self._case_id = case.case_id
@@ -231,7 +237,7 @@ class LabsPane(QWidget):
         self.empty_label.setText("Loading lab results\u2026")
         self.stack.setCurrentWidget(self.empty_label)
         generation = self._generation
-        labs = list(case.labs)
+        labs = self._labs = list(case.labs)
 
         def build(ctx: OpContext) -> Flowsheet:
             ctx.check()
@@ -249,6 +255,7 @@ class LabsPane(QWidget):
         """Show nothing of any patient (no case open, or the app locked)."""
         self._reset()
         self._case_id = None
+        self._labs = []
         self.header.clear()
         self.empty_label.setText("No case open")
         self.stack.setCurrentWidget(self.empty_label)

@@ -264,6 +264,9 @@ class RecordsPane(QWidget):
         the reader was: its page, zoom and rotation, as long as its file is unchanged."""
         if self._keep_reading(case, vault):
             return
+        # The same case with a Record that could not be read yet (a sync brings it now):
+        # the reader stays on that Record rather than being sent to the first one.
+        waiting = self._record_id if self.case_id() == case.case_id else None
         self._reset()
         kept, self._kept = self._kept, None
         self._case = case
@@ -279,6 +282,9 @@ class RecordsPane(QWidget):
             if entry is not None and entry.object_id == kept[2]:
                 self.open_record(entry.record_id, state=kept[3])
                 return
+        if waiting is not None and self._entry(waiting) is not None:
+            self.open_record(waiting)
+            return
         synced = [r for r in case.records if r.object_id is not None]
         self.open_record((synced or case.records)[0].record_id)
 

@@ -14,12 +14,14 @@ a title), and the layout is kept in QSettings.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from itertools import pairwise
 from typing import Any
 
 from reviewer_app.casefile import CaseFile, load_case
 from reviewer_app.errors import CaseNotFound, ReviewerError
+from ui.notifier import Change
 from ui.operations import Operation, Operations, Priority
 from ui.qt import (
     QAction,
@@ -56,6 +58,8 @@ LAYOUT_VERSION = 1
 _STATE_KEY = f"workspace/docks-{LAYOUT_VERSION}"
 LOADING_TEXT = "Opening case…"
 MIN_PANE_WIDTH = 240
+#: While a sync streams change notices, the case shown is read again at most this often.
+REFRESH_INTERVAL_MS = 2000
 
 Loader = Callable[[Any, str], CaseFile]
 
@@ -69,6 +73,8 @@ class WorkspacePage(QWidget):
     case_shown = Signal(str)
     #: Opening a case failed (the error; the workspace shows no patient).
     case_failed = Signal(object)
+    #: The case shown was read again after a sync and had changed: every view took it.
+    case_refreshed = Signal(str)
 
     def __init__(
         self,
@@ -94,6 +100,12 @@ class WorkspacePage(QWidget):
         self._shown: CaseFile | None = None
         self._maximised: QDockWidget | None = None
         self._state_before_max: QByteArray | None = None
+        self.refresh_interval_ms = REFRESH_INTERVAL_MS
+        self._refreshing: Operation | None = None
+        self._last_refresh = -float("inf")
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.timeout.connect(self.refresh)
 
         self.panes = list(panes)
         self.banner = PatientBanner()
@@ -365,8 +377,9 @@ class WorkspacePage(QWidget):
 
     def check_still_there(self) -> None:
         """After a sync: if the case shown was removed (withdrawn, reassigned, purged),
-        show nothing of it any more. A case that is still there is left as it is, so a
-        background sync never moves what the specialist is reading."""
+        show nothing of it any more. A case that is still there is read again by
+        ``refresh``, whose views keep their place: a sync never moves what the
+        specialist is reading."""
         case_id, generation, vault = self._requested, self._generation, self._vault
         if case_id is None or vault is None or self._shown is None:
             return
@@ -380,6 +393,69 @@ class WorkspacePage(QWidget):
                 self._load_failed(generation, CaseNotFound())
 
         self._ops.run(exists, success=checked, label="check case")
+
+    def follow_changes(self, changes: Change) -> None:
+        """A change notice: after a sync (or a case change) read the case shown again,
+        at most once per ``refresh_interval_ms`` while a sync streams notices."""
+        if not changes & (Change.SYNC | Change.CASES) or self._shown is None:
+            return
+        if self._refresh_timer.isActive():
+            return  # one refresh is already due; it reads whatever is there by then
+        elapsed_ms = (time.monotonic() - self._last_refresh) * 1000
+        self._refresh_timer.start(int(max(0.0, self.refresh_interval_ms - elapsed_ms)))
+
+    def refresh(self) -> None:
+        """Read the case shown again off the UI thread; if it changed (a sync brought
+        more images, records, results), hand it to every view, which keep their place.
+
+        The result carries the case and the generation it was read for and is dropped if
+        the user opened another case (or locked) meanwhile."""
+        case_id, generation, vault = self._requested, self._generation, self._vault
+        if case_id is None or vault is None or self._shown is None:
+            return
+        self._last_refresh = time.monotonic()
+        if self._refreshing is not None:
+            self._refreshing.cancel()
+        loader = self._loader
+
+        def failed(error: BaseException) -> None:
+            # A case gone is check_still_there's to show; anything else keeps what is
+            # shown (the next notice tries again). Type only: no patient data in logs.
+            if not isinstance(error, CaseNotFound):
+                log.warning("the case shown could not be read again: %s", type(error).__name__)
+
+        self._refreshing = self._ops.run(
+            lambda _ctx: loader(vault, case_id),
+            success=lambda case: self._refreshed(generation, case),
+            failure=failed,
+            priority=Priority.LOW,
+            label="refresh case",
+        )
+
+    def _refreshed(self, generation: int, case: CaseFile) -> None:
+        self._refreshing = None
+        shown = self._shown
+        if (
+            generation != self._generation
+            or case.case_id != self._requested
+            or shown is None
+            or shown.case_id != case.case_id
+        ):
+            log.debug("dropped a case refresh that is no longer current")
+            return
+        if case == shown:
+            return
+        self._shown = case
+        self.banner.show_case(case)
+        self.questions.show_case(case)
+        self.timeline.show_case(case)
+        for pane in self.panes:
+            try:
+                pane.show_case(case, self._vault)
+            except Exception as error:  # one broken pane must not keep the others stale
+                log.error("%s pane could not show the case again: %s", pane.pane_title, type(error))
+                pane.clear()
+        self.case_refreshed.emit(case.case_id)
 
     def step_case(self, step: int) -> None:
         """Open the case ``step`` rows away in the worklist's current order."""
@@ -431,6 +507,10 @@ class WorkspacePage(QWidget):
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
+        self._refresh_timer.stop()
+        if self._refreshing is not None:
+            self._refreshing.cancel()
+            self._refreshing = None
         self.help.hide()
         self._clear_views()
         self.position_label.setText("")

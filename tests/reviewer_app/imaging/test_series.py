@@ -137,3 +137,36 @@ def test_a_header_is_read_without_parsing_the_whole_file(
     assert (int(header.Rows), int(header.Columns)) == (size, size)
     assert float(header.ImagePositionPatient[2]) == 12.5
     assert str(header.file_meta.TransferSyntaxUID)
+
+
+def test_a_rebuilt_stack_reads_only_the_new_headers_and_orders_them_in(
+    vault: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zs = [0.0, 10.0, 20.0, 30.0]
+    uid = store_series(vault, "c1", [ct_slice(z, n + 1) for n, z in enumerate(zs)])
+    full = _refs(vault, uid)
+    # Opened while the sync was running: the slices at 10 and 30 mm not stored yet.
+    partial = [r if r.number in (1, 3) else InstanceRef(r.sop_uid, r.number, None) for r in full]
+    first = build_stack(vault, partial)
+    assert [first.problem(i) for i in range(4)] == [None, None, NOT_DOWNLOADED, NOT_DOWNLOADED]
+    known = {
+        r.object_id: h
+        for r, h in zip(first.instances, first.headers, strict=True)
+        if r.object_id is not None and h is not None
+    }
+    read: list[str] = []
+    real = series_module.read_header
+
+    def counting(v: Any, object_id: str) -> Any:
+        read.append(object_id)
+        return real(v, object_id)
+
+    monkeypatch.setattr(series_module, "read_header", counting)
+    again = build_stack(vault, full, known=known)
+    assert sorted(read) == sorted(r.object_id for r in full if r.number in (2, 4))
+    assert list(again.positions) == zs
+    assert all(again.problem(i) is None for i in range(4))
+    # The slice at 20 mm was the second shown; now it is the third.
+    sop = full[2].sop_uid
+    assert first.index_of(sop) == 1 and again.index_of(sop) == 2
+    assert again.headers[2] is first.headers[2]

@@ -342,6 +342,22 @@ def test_the_same_case_again_keeps_filter_and_selection(qtbot: Any, pane: LabsPa
     assert pane.flowsheet_view.currentIndex().data(ANALYTE_ROLE).code == "718-7"
 
 
+def test_the_same_case_with_the_same_results_is_left_exactly_as_it_is(
+    qtbot: Any, pane: LabsPane
+) -> None:
+    show(qtbot, pane, ANNA)
+    pane.open_ref("lab:718-7")
+    pane.flowsheet_proxy.sort(0, Qt.SortOrder.DescendingOrder)
+    before = rows(pane)
+    # A sync that brought images or records only: the flowsheet is not even rebuilt.
+    again = case_file("case-anna", "Doe, Anna", anna_labs())
+    pane.show_case(again, None)
+    assert pane.stack.currentWidget() is not pane.empty_label
+    assert rows(pane) == before
+    assert pane.flowsheet_proxy.sortOrder() == Qt.SortOrder.DescendingOrder
+    assert pane.flowsheet_view.currentIndex().data(ANALYTE_ROLE).code == "718-7"
+
+
 def test_it_is_a_case_pane(pane: LabsPane) -> None:
     from ui.workspace.panes import CasePane, pane_for_ref
 

@@ -496,3 +496,27 @@ def test_a_changed_file_is_opened_afresh(
     assert pane.view.page_count() == 2
     assert pane.view.view_state().page == 0 and pane.view.view_state().fraction == 0.0
     wait_idle(qtbot, ops)
+
+
+def test_a_record_the_sync_brings_opens_where_the_reader_waits_for_it(
+    qtbot: Any, pane: RecordsPane, letters: dict[str, Any], ops: Operations
+) -> None:
+    """The reader opened a Record not downloaded yet; the sync brings it and shows the
+    case again: that Record opens, not the first one."""
+    vault, anna = letters["vault"], letters["anna"]
+    pane.show_case(anna, vault)
+    wait_open(qtbot, pane, "r1")
+    pane.open_record("r4")
+    wait_idle(qtbot, ops)
+    assert pane.current_record_id() == "r4" and pane.renderer.document is None
+    arrived = [
+        (r.record_id, r.title, r.object_id if r.record_id != "r4" else anna.records[0].object_id)
+        for r in anna.records
+    ]
+    pane.show_case(make_case(anna.case_id, "Doe, Anna", arrived, key="SYN-0001"), vault)
+    wait_open(qtbot, pane, "r4")
+    assert pane.renderer.document is not None
+    # Another case still starts from its first Record.
+    pane.show_case(letters["bruno"], vault)
+    wait_open(qtbot, pane)
+    assert pane.current_record_id() == letters["bruno"].records[0].record_id
