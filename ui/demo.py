@@ -13,6 +13,7 @@ the shell then runs the regular sync against it, so the worklist fills like a re
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import shutil
 import tempfile
@@ -59,11 +60,48 @@ def demo_passphrase(words: int = 4) -> str:
     return "-".join(secrets.choice(_WORDS) for _ in range(words))
 
 
+_PREFIX = "reviewer-demo-"
+_OWNER = "owner.pid"
+
+
+def remove_abandoned_demos(temp: Path | None = None) -> list[Path]:
+    """Erase demo folders whose process is gone (a demo killed instead of quit).
+
+    Their data is already unreadable (the key lived only in that process's memory); this
+    gives the disk space back. A folder without an owner file is left alone.
+    """
+    removed = []
+    for folder in Path(temp or tempfile.gettempdir()).glob(f"{_PREFIX}*"):
+        try:
+            pid = int((folder / _OWNER).read_text())
+        except (OSError, ValueError):
+            continue
+        if pid != os.getpid() and not _alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if os.name == "nt":
+        # os.kill would terminate the process there, not probe it: keep every folder.
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 class DemoSession:
     """The demo's temp folder, passphrase and vault; :meth:`cleanup` erases it all."""
 
     def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="reviewer-demo-"))
+        remove_abandoned_demos()
+        self.folder = Path(tempfile.mkdtemp(prefix=_PREFIX))
+        (self.folder / _OWNER).write_text(str(os.getpid()))
         self.passphrase = demo_passphrase()
         #: Set by a fill-in step: the demo's platform (``fhir_base``, ``store``, ``stop()``).
         self.platform: Any = None

@@ -28,6 +28,7 @@ from ui.qt import (
     QCloseEvent,
     QDesktopServices,
     QDialog,
+    QGuiApplication,
     QIcon,
     QKeySequence,
     QLabel,
@@ -426,10 +427,24 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value(_GEOMETRY_KEY)
         if geometry is not None:
             self.restoreGeometry(geometry)
+        else:
+            self._first_start_size()
         state = self.settings.value(_STATE_KEY)
         if state is not None:
             self.restoreState(state)
         self.worklist.restore_header_state(self.settings.value(_HEADER_KEY))
+
+    def _first_start_size(self) -> None:
+        # Three panes side by side need room: at the first start take most of the screen
+        # (a fixed 1280 × 800 left a 1920-pixel laptop mostly unused), centred on it.
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        width = min(area.width(), max(1280, int(area.width() * 0.9)))
+        height = min(area.height(), max(800, int(area.height() * 0.9)))
+        self.resize(width, height)
+        self.move(area.center() - self.rect().center())
 
     def save_layout(self) -> None:
         """Remember the layout for the next start."""

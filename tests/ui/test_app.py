@@ -261,3 +261,17 @@ def test_opening_a_passphrase_profile_slows_down_wrong_attempts(
         screen.passphrase.setText(PASSPHRASE)
         screen.submit()
     assert shell.vault is not None
+
+
+def test_the_first_start_window_fills_most_of_the_screen_and_fits_on_it(
+    qtbot: QtBot, make_shell: Any
+) -> None:
+    shell = make_shell()
+    shell.window.restore_layout()  # nothing saved yet: the first start
+    shell.window.show()
+    qtbot.waitExposed(shell.window)
+    area = shell.window.screen().availableGeometry()
+    assert shell.window.width() <= area.width()
+    assert shell.window.height() <= area.height()
+    assert shell.window.width() >= min(area.width(), 1280)
+    assert shell.window.height() >= min(area.height(), 800)

@@ -3,7 +3,9 @@ without a browser, the regular sync fills the worklist, and quitting leaves noth
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -53,3 +55,28 @@ def test_demo_fills_the_worklist_within_seconds_and_quits_cleanly(
     assert not folder.exists()
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{base}/fhir/metadata", timeout=2)
+
+
+def test_folders_of_killed_demos_are_removed_at_the_next_demo(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from ui.demo import remove_abandoned_demos
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    killed = tmp_path / "reviewer-demo-killed"
+    mine = tmp_path / "reviewer-demo-mine"
+    unknown = tmp_path / "reviewer-demo-unknown"
+    for folder in (killed, mine, unknown):
+        (folder / "profile").mkdir(parents=True)
+    (killed / "owner.pid").write_text(gone.stdout.strip())
+    (mine / "owner.pid").write_text(str(os.getpid()))
+
+    assert remove_abandoned_demos(tmp_path) == [killed]
+    assert not killed.exists()
+    assert mine.exists() and unknown.exists()

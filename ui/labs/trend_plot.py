@@ -106,6 +106,7 @@ class TrendPlot(QWidget):
         layout.addWidget(self.title)
         layout.addLayout(row, 1)
         self._apply_palette()
+        self.plot.hide()  # until an analyte is selected
 
     def _apply_palette(self) -> None:
         pal = QApplication.palette()
@@ -128,11 +129,14 @@ class TrendPlot(QWidget):
         self.not_plotted.setText("")
         self.not_plotted.setToolTip("")
         self.not_plotted_area.hide()
+        # An empty plot would show meaningless axes (0–1 against the epoch): show none.
+        self.plot.hide()
 
     def show_trend(self, trend: Trend) -> None:
         """Plot ``trend`` (replaces what was shown)."""
         self.clear()
         self.trend = trend
+        self.plot.show()
         unit = trend.analyte.unit or "no unit"
         self.title.setText(self._title_text(trend))
         self.plot.setLabel("left", unit)

@@ -189,8 +189,10 @@ def test_list_view_sorts_numbers_as_numbers_and_censored_after(qtbot: Any, pane:
 
 def test_open_ref_plots_the_trend_with_band_and_flagged_points(qtbot: Any, pane: LabsPane) -> None:
     show(qtbot, pane, ANNA)
-    pane.open_ref("lab:718-7")
     plot = pane.trend_plot
+    assert plot.plot.isHidden()  # no empty axes before an analyte is chosen
+    pane.open_ref("lab:718-7")
+    assert not plot.plot.isHidden()
     selected = pane.selected_analyte()
     assert selected is not None and selected.name == "Haemoglobin"
     current = pane.flowsheet_view.currentIndex()
