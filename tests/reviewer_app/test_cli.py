@@ -14,25 +14,11 @@ import pytest
 from reviewer_app import cli
 from reviewer_app.vault import KeySource, Profile, ScryptParams, create_profile
 from reviewer_app.vault.migrations import LATEST_VERSION
+from tests.cli import run_cli
 
-ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "correct horse battery staple"
 CHEAP = ScryptParams(n=2**10, r=8, p=1)
 MARKER = "ZZQX-Marker-Patient-Kowalczyk-0815"
-
-
-def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run(
-        [sys.executable, "-m", "reviewer_app", *args],
-        input=stdin,
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
 
 
 @pytest.fixture

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import struct
 import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -15,22 +13,8 @@ from pydicom.data import get_testdata_file
 from reviewer_app.imaging import read_dataset, render
 from reviewer_app.imaging.png import encode_png
 from reviewer_app.imaging.voi import Window
+from tests.cli import run_cli
 from tests.reviewer_app.imaging.synthetic import encapsulated, file_bytes, image
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run(
-        [sys.executable, "-m", "reviewer_app", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-        timeout=60,
-    )
 
 
 def decode_png(data: bytes) -> np.ndarray:

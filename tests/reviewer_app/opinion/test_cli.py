@@ -11,24 +11,11 @@ from cryptography.hazmat.primitives import serialization
 
 from reviewer_app.opinion import Enrollment, SigningKeyStore
 from reviewer_app.vault import KeySource, Profile, ScryptParams, create_profile
+from tests.cli import run_cli
 from tests.reviewer_app.opinion.helpers import PASSPHRASE
 
 ROOT = Path(__file__).resolve().parents[3]
 CHEAP = ScryptParams(n=2**10, r=8, p=1)
-
-
-def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run(
-        [sys.executable, "-m", "reviewer_app", *args],
-        input=stdin,
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
 
 
 def ca_file(tmp_path: Path, enrollment: Enrollment) -> Path:
