@@ -8,9 +8,10 @@ same run, alternately:
   the WADO-RS ``Accept`` header, each reply written to a plain file;
 * **app**: the sync engine's imaging phase with ``N`` workers into a fresh vault: it
   fetches each series of four or more instances as one WADO-RS stream
-  (``studies/{s}/series/{se}``) and smaller ones per instance, checks each instance is
-  DICOM and the one asked for, encrypts it (AES-256-GCM) into the object store with
-  fsync, and commits its row (SQLCipher, ``synchronous=FULL``);
+  (``studies/{s}/series/{se}``, its body read straight off the socket) and smaller ones
+  per instance, checks each instance is DICOM and the one asked for, encrypts it
+  (AES-256-GCM) into the object store with fsync, and commits its row (SQLCipher,
+  ``synchronous=FULL``);
 * for reference only (not in the ratio), **curl-series**: curl fetching the same series
   streams the app asks for, each into a plain file, ``N`` at a time, which shows what the
   server's series streams cost on their own.
@@ -22,6 +23,9 @@ CT and the case's few other series). Throughput counts DICOM payload bytes (the 
 all) per second of wall time; the app's time is its imaging phase. Goal: app / curl >=
 0.7.
 
+Each side's CPU time is measured too (the client's own and the server process's, Linux
+only): on a shared machine wall times move with the load, CPU seconds much less.
+
 Run: ``.venv/bin/python bench/sync_throughput.py [--slices 500] [--workers 4] [--rounds 3]``
 """
 
@@ -29,6 +33,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import socket
 import statistics
@@ -140,6 +146,21 @@ def serve(storage: Path, slices: int) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("the reference server did not start")
 
 
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) a process has used so far; None off Linux."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu(who: int = resource.RUSAGE_SELF) -> float:
+    """CPU seconds used by this process (or, with RUSAGE_CHILDREN, its finished children)."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def instance_urls(base_url: str, instances: list[tuple[str, str, str]]) -> list[str]:
     """One WADO-RS URL per instance."""
     return [
@@ -163,8 +184,10 @@ def series_urls(base_url: str, instances: list[tuple[str, str, str]]) -> list[st
     return urls
 
 
-def run_curl(base_url: str, token: str, urls: list[str], workers: int, work: Path) -> float:
-    """Seconds for curl to fetch every URL into a file of its own."""
+def run_curl(
+    base_url: str, token: str, urls: list[str], workers: int, work: Path
+) -> tuple[float, float]:
+    """Seconds for curl to fetch every URL into a file of its own, and curl's CPU seconds."""
     out = work / "curl"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
@@ -176,6 +199,7 @@ def run_curl(base_url: str, token: str, urls: list[str], workers: int, work: Pat
         lines += [f'url = "{url}"', f'output = "{out / f"{n}.bin"}"']
     config = work / "curl.cfg"
     config.write_text("\n".join(lines) + "\n")
+    cpu = own_cpu(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
     subprocess.run(
         [
@@ -193,14 +217,16 @@ def run_curl(base_url: str, token: str, urls: list[str], workers: int, work: Pat
         check=True,
     )
     elapsed = time.perf_counter() - began
+    cpu = own_cpu(resource.RUSAGE_CHILDREN) - cpu
     got = len(list(out.iterdir()))
     if got != len(urls):
         raise SystemExit(f"curl fetched {got} of {len(urls)} answers")
-    return elapsed
+    return elapsed, cpu
 
 
-def run_app(session: PlatformSession, workers: int, work: Path) -> tuple[float, int]:
-    """Seconds the app's imaging phase took, and the instances it stored."""
+def run_app(session: PlatformSession, workers: int, work: Path) -> tuple[float, float, int]:
+    """Seconds the app's imaging phase took, the CPU seconds this process used in it, and
+    the instances it stored."""
     root = work / "profile"
     shutil.rmtree(root, ignore_errors=True)
     marks: dict[str, float] = {}
@@ -208,6 +234,7 @@ def run_app(session: PlatformSession, workers: int, work: Path) -> tuple[float, 
     def on_event(event: SyncEvent) -> None:
         if isinstance(event, PhaseStarted) and event.phase is Phase.IMAGING:
             marks["imaging"] = time.perf_counter()
+            marks["cpu"] = own_cpu()
 
     with (
         create_profile(Profile(root), "bench passphrase", key_source=KeySource.MEMORY) as vault,
@@ -215,6 +242,7 @@ def run_app(session: PlatformSession, workers: int, work: Path) -> tuple[float, 
     ):
         report = engine.run()
         ended = time.perf_counter()
+        cpu = own_cpu() - marks["cpu"]
         if report.state != "complete":
             raise SystemExit(f"sync ended {report.state}: {report.errors}")
         stored = (
@@ -222,7 +250,7 @@ def run_app(session: PlatformSession, workers: int, work: Path) -> tuple[float, 
             .execute("SELECT count(*) FROM instances WHERE object_id IS NOT NULL")
             .fetchone()[0]
         )
-    return ended - marks["imaging"], int(stored)
+    return ended - marks["imaging"], cpu, int(stored)
 
 
 def main() -> int:
@@ -230,6 +258,9 @@ def main() -> int:
     parser.add_argument("--slices", type=int, default=500)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--warmup", type=int, default=1, help="unmeasured rounds first (curl, then the app)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     if shutil.which("curl") is None:
@@ -242,6 +273,9 @@ def main() -> int:
     curl_rates: list[float] = []
     app_rates: list[float] = []
     series_rates: list[float] = []
+    # CPU seconds per side and round: the client's own plus the server's.
+    curl_cpu: list[float] = []
+    app_cpu: list[float] = []
     per_instance = instance_urls(base_url, instances)
     per_series = series_urls(base_url, instances)
     try:
@@ -249,12 +283,29 @@ def main() -> int:
         session.sign_in(open_browser=browser, timeout=30)
         tokens = session.store.load()
         assert tokens is not None
+        for _ in range(args.warmup):
+            # The server's first answers cost it more (its caches, the interpreter's):
+            # unmeasured, so that round 1 does not favour whichever side goes second.
+            run_curl(base_url, tokens.access_token, per_instance, args.workers, work)
+            run_app(session, args.workers, work)
         for round_ in range(args.rounds):
-            curl_s = run_curl(base_url, tokens.access_token, per_instance, args.workers, work)
-            app_s, stored = run_app(session, args.workers, work)
+            server_cpu = process_cpu(process.pid)
+            curl_s, curl_own = run_curl(
+                base_url, tokens.access_token, per_instance, args.workers, work
+            )
+            server_curl = process_cpu(process.pid)
+            app_s, app_own, stored = run_app(session, args.workers, work)
+            server_app = process_cpu(process.pid)
             if stored != len(instances):
                 raise SystemExit(f"the app stored {stored} of {len(instances)} instances")
-            series_s = run_curl(base_url, tokens.access_token, per_series, args.workers, work)
+            series_s, _ = run_curl(base_url, tokens.access_token, per_series, args.workers, work)
+            cpu_note = ""
+            if server_cpu is not None and server_curl is not None and server_app is not None:
+                # The app's share of the server is its imaging phase and its metadata
+                # requests before it: a little more than the streams alone.
+                curl_cpu.append(curl_own + server_curl - server_cpu)
+                app_cpu.append(app_own + server_app - server_curl)
+                cpu_note = f", CPU s curl {curl_cpu[-1]:.2f} app {app_cpu[-1]:.2f}"
             curl_rates.append(all_bytes / curl_s / 1e6)
             app_rates.append(all_bytes / app_s / 1e6)
             series_rates.append(all_bytes / series_s / 1e6)
@@ -262,7 +313,7 @@ def main() -> int:
                 f"round {round_ + 1}: curl {curl_s:.2f} s ({curl_rates[-1]:.1f} MB/s), "
                 f"app {app_s:.2f} s ({app_rates[-1]:.1f} MB/s, "
                 f"{app_rates[-1] / curl_rates[-1]:.2f}x), "
-                f"curl-series {series_s:.2f} s ({series_rates[-1]:.1f} MB/s)",
+                f"curl-series {series_s:.2f} s ({series_rates[-1]:.1f} MB/s){cpu_note}",
                 flush=True,
             )
         session.close()
@@ -284,7 +335,11 @@ def main() -> int:
         "ratio": round(app_mb / curl_mb, 2),
         "median_round_ratio": round(statistics.median(ratios), 2),
         "curl_series_mb_s": round(series_mb, 1),
+        "round_ratios": [round(r, 2) for r in ratios],
     }
+    if curl_cpu:
+        figures["curl_cpu_s"] = round(statistics.median(curl_cpu), 2)
+        figures["app_cpu_s"] = round(statistics.median(app_cpu), 2)
     print(
         f"{len(instances)} instances ({ct_slices}-slice CT), {all_bytes / 1e6:.0f} MB, "
         f"{args.workers} parallel, median of {args.rounds}:"
@@ -294,6 +349,13 @@ def main() -> int:
         f" (goal >= 0.70; median of the rounds' ratios {statistics.median(ratios):.2f})"
     )
     print(f"  for reference, curl fetching the app's series streams: {series_mb:.1f} MB/s")
+    print(f"  rounds' ratios: {', '.join(f'{r:.2f}' for r in ratios)}")
+    if curl_cpu:
+        print(
+            f"  CPU seconds (client + server, median): curl {statistics.median(curl_cpu):.2f}"
+            f"   app {statistics.median(app_cpu):.2f}"
+            f"   curl/app {statistics.median(curl_cpu) / statistics.median(app_cpu):.2f}"
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=2) + "\n")

@@ -27,6 +27,7 @@ CREATABLE = frozenset({"DocumentReference", "Provenance", "AuditEvent"})
 TASK_STATES_BY_SPECIALIST = frozenset({"accepted", "in-progress", "completed"})
 CLOSED_TASK_STATES = frozenset({"cancelled", "rejected", "completed", "entered-in-error"})
 CONSULT_NOTE = ("http://loinc.org", "11488-4")
+RELATION_CODES = frozenset({"appends", "replaces", "transforms", "signs"})
 
 
 def etag(resource: Resource) -> str:
@@ -288,6 +289,28 @@ class Fhir:
         authors = [a.get("reference") for a in resource.get("author", [])]
         if authors and f"Practitioner/{practitioner}" not in authors:
             raise HttpError(403, "the opinion's author must be the signed-in specialist")
+        for relation in resource.get("relatesTo", []):
+            self._check_relation(relation, resource)
+
+    def _check_relation(self, relation: Any, resource: Resource) -> None:
+        """An addendum ``appends`` to an opinion of the same patient, named by identifier
+        (or reference); it is kept as sent and never touches the Task."""
+        if not isinstance(relation, dict) or relation.get("code") not in RELATION_CODES:
+            raise HttpError(400, f"relatesTo.code must be one of {sorted(RELATION_CODES)}")
+        target = relation.get("target")
+        target = target if isinstance(target, dict) else {}
+        identifier = target.get("identifier")
+        if isinstance(identifier, dict) and identifier.get("value"):
+            token = f"{identifier.get('system', '')}|{identifier['value']}"
+            found = find(self.store, "DocumentReference", [("identifier", token)])
+        else:
+            kind, _, rid = str(target.get("reference", "")).partition("/")
+            document = self.store.get(kind, rid) if kind == "DocumentReference" else None
+            found = [document] if document is not None else []
+        if len(found) != 1:
+            raise HttpError(400, "relatesTo.target is not a known DocumentReference", "not-found")
+        if found[0].get("subject") != resource.get("subject"):
+            raise HttpError(400, "relatesTo.target is about another patient")
 
     @staticmethod
     def _check_audit_event(resource: Resource, practitioner: str) -> None:

@@ -459,3 +459,65 @@ class OpinionAlreadyQueued(ReviewerError):
 
     title = "Opinion already in the outbox"
     hint = "Wait until it is sent, or resolve its conflict, before signing another one."
+
+
+# --- opinion evidence, addenda and finishing ----------------------------------------------------
+
+
+class CitationMissing(ReviewerError):
+    """This citation is no longer in the vault."""
+
+    title = "Citation not found"
+    hint = "The case may have been removed from this computer; cite the view again."
+
+
+class InvalidCitation(ReviewerError):
+    """This citation cannot be stored: its reference, view or image is not valid."""
+
+    title = "Citation not stored"
+    hint = "Nothing was changed; try citing the view again."
+
+
+class AddendumNotAllowed(ReviewerError):
+    """An addendum can only follow a signed opinion, one draft at a time."""
+
+    title = "Addendum not possible"
+    hint = "Sign the opinion first, or finish the draft that is open for this case."
+
+
+class DraftSigned(ReviewerError):
+    """This opinion is signed and can no longer change."""
+
+    title = "Opinion signed"
+    hint = "Corrections and follow-up answers go in an addendum."
+
+
+class IncompleteOpinion(ReviewerError):
+    """The opinion is not complete, so it was not signed."""
+
+    title = "Opinion incomplete"
+
+    def __init__(self, missing: list[str]) -> None:
+        # The findings name sections and question numbers, never their text.
+        super().__init__(
+            "The opinion is not complete: " + " ".join(missing),
+            hint="Complete what is listed, then sign again.",
+        )
+        self.missing = tuple(missing)
+
+
+class ExportFailed(ReviewerError):
+    """The signed opinion could not be written to the chosen place."""
+
+    title = "Export failed"
+    hint = "Choose another folder (check that it exists and that you may write there)."
+
+
+class LetterheadInvalid(ReviewerError):
+    """The letterhead folder is not usable: letterhead.json is missing or not valid."""
+
+    title = "Letterhead not usable"
+    hint = (
+        "Check the letterhead folder set by the platform (letterhead.json and its PNG logo), "
+        "or remove the setting to use the built-in letterhead."
+    )

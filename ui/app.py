@@ -109,6 +109,9 @@ class Shell:
 
         self.sync = SyncController(self.ops, self.notifier, settings)
         self.sync_ui = sync_ui.install(self.window, self.sync, self.ops)
+        # Enrollment needs the signed-in session; a signed opinion goes out at once.
+        self.window.signing.platform_session = self.sync.platform_session
+        self.window.signing.request_sync = lambda: self.sync.sync_now(interactive=False)
         self.profile: Any = None
         # Vaults opened in the background but not yet handed to the window: closed at
         # quit if their result never arrives (a quit during the unlock check).

@@ -147,7 +147,8 @@ class DemoWelcomeDialog(QDialog):
             "Welcome to the Reviewer demo",
             "This is a throwaway profile with synthetic cases only. It is erased when you "
             "quit. Reviewer locks itself after a few idle minutes, or with Ctrl+L: unlock "
-            "it with this passphrase.",
+            "it with this passphrase. It also signs opinions: the demo platform has "
+            "already issued you a signing certificate, protected by the same passphrase.",
         )
 
         self.passphrase_label = QLabel(passphrase)

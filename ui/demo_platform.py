@@ -4,7 +4,9 @@ Registered in :data:`ui.demo.POPULATE_HOOKS`: on a background thread it starts
 ``demo_server`` on a free loopback port with synthetic cases (its storage inside the
 demo's temp folder, so quitting erases it too), and signs in with the demo account
 through the real OAuth flow, with :func:`demo_browser` standing in for the system
-browser. The tokens stay in memory. The shell then points the regular sync controller
+browser. The tokens stay in memory. It then enrolls a signing certificate with the
+server's CA (a key made here, a real CSR over EST), kept under the demo passphrase, so
+signing an opinion works at once in the demo. The shell then points the regular sync controller
 at it, so the worklist fills while images keep arriving, exactly as with a real platform.
 
 DEMO ONLY: :func:`demo_browser` types the demo account's published password into the
@@ -73,7 +75,25 @@ def demo_browser(authorize_url: str) -> None:
         browser.get(answer.headers["location"])
 
 
-def start_platform(session: DemoSession, _vault: Any) -> None:
+def enroll_signer(platform: PlatformSession, vault: Any, passphrase: str) -> None:
+    """Get the demo specialist's signing certificate from the demo platform and keep its
+    key under ``passphrase``. A failure leaves the demo usable (without a certificate:
+    signing then offers the set-up)."""
+    from reviewer_app.errors import ReviewerError
+    from reviewer_app.opinion.enrollment import enroll
+    from reviewer_app.opinion.keys import SigningKeyStore, new_private_key
+
+    key = new_private_key()
+    try:
+        result = enroll(platform, key, common_name=DEMO_USER)
+        SigningKeyStore(vault).store(
+            key, list(result.chain), passphrase, platform_ca=list(result.platform_ca)
+        )
+    except ReviewerError as error:
+        log.warning("demo signing certificate not enrolled: %s", type(error).__name__)
+
+
+def start_platform(session: DemoSession, vault: Any) -> None:
     """POPULATE hook: start the reference server and sign in (background thread)."""
     from demo_server.server import start
 
@@ -88,6 +108,7 @@ def start_platform(session: DemoSession, _vault: Any) -> None:
         store = MemoryTokenStore()
         with PlatformSession(server.fhir_base, store) as platform:
             platform.sign_in(open_browser=demo_browser, timeout=30)
+            enroll_signer(platform, vault, session.passphrase)
     except BaseException:
         server.stop()
         raise

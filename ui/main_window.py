@@ -103,6 +103,13 @@ class MainWindow(QMainWindow):
 
         self.worklist = WorklistView(ops, notifier)
         self.worklist.case_activated.connect(self.open_case)
+        from ui.opinion.signing_flow import SigningFlow
+
+        # Certificate set-up, signing, export and resend (the editor's sign_requested
+        # goes to self.signing.start).
+        self.signing = SigningFlow(ops, notifier, self)
+        self.worklist.export_requested.connect(self.signing.export)
+        self.worklist.problem_requested.connect(self.signing.review_problem)
         # Built at the first opened case: the panes are heavy and most starts are a
         # glance at the worklist.
         self.workspace: WorkspacePage | None = None
@@ -139,6 +146,17 @@ class MainWindow(QMainWindow):
         )
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         self.quit_action.triggered.connect(self.close)
+        self.certificate_action = QAction("Signing &certificate…", self)
+        self.certificate_action.setObjectName("signingCertificateAction")
+        self.certificate_action.triggered.connect(
+            lambda _checked=False: self.signing.setup_certificate()
+        )
+        self.export_opinion_action = QAction("&Export signed opinion…", self)
+        self.export_opinion_action.setObjectName("exportSignedAction")
+        self.export_opinion_action.triggered.connect(self.export_current_opinion)
+        file_menu.addAction(self.certificate_action)
+        file_menu.addAction(self.export_opinion_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
 
         view_menu = bar.addMenu("&View")
@@ -210,6 +228,7 @@ class MainWindow(QMainWindow):
     def attach_vault(self, vault: Any) -> None:
         """Use ``vault`` (already open); shows its cases unless locked."""
         self.vault = vault
+        self.signing.set_vault(vault)
         if self._idle_override is None:
             minutes = getattr(getattr(vault, "lock", None), "idle_minutes", 5)
             self.idle.set_interval_ms(IdleTracker.minutes_to_ms(minutes))
@@ -244,6 +263,7 @@ class MainWindow(QMainWindow):
         self.idle.stop()
         self._close_transient_windows()
         self.worklist.clear()
+        self.signing.set_vault(None)
         if self.workspace is not None:
             self.workspace.clear()
         self.pages.setCurrentWidget(self.lock_screen)
@@ -279,6 +299,7 @@ class MainWindow(QMainWindow):
         self.lock_action.setEnabled(True)
         self._update_title()
         self.worklist.set_vault(self.vault)
+        self.signing.set_vault(self.vault)
         workspace = self.workspace
         if workspace is not None and workspace.requested_case_id() is not None:
             # Back to the case that was open, read again from the vault.
@@ -313,8 +334,18 @@ class MainWindow(QMainWindow):
             # in docs/architecture.md): every view keeps its place.
             self.notifier.changed.connect(self.workspace.follow_changes)
             self.workspace.set_vault(self.vault)
+            self._connect_signing(self.workspace.opinion)
             self.pages.insertWidget(1, self.workspace)
         return self.workspace
+
+    def _connect_signing(self, editor: Any) -> None:
+        """The opinion editor's Sign goes to the signing flow, which first has the editor
+        save (and waits for that save), and tells it when the draft became signed."""
+        if editor is None or not hasattr(editor, "sign_requested"):
+            return
+        editor.sign_requested.connect(self.signing.start)
+        self.signing.save_draft = editor.save_case
+        self.signing.signed.connect(editor.refresh_draft)
 
     def open_case(self, case_id: str) -> None:
         """Show ``case_id`` in the workspace (from the worklist: double-click, Enter)."""
@@ -391,6 +422,20 @@ class MainWindow(QMainWindow):
         self._on_unlocked(True)
 
     # -- menu actions ------------------------------------------------------------------
+    def current_case_id(self) -> str | None:
+        """The case open in the workspace, else the one selected in the worklist."""
+        workspace = self.workspace
+        if workspace is not None and self.pages.currentWidget() is workspace:
+            return workspace.requested_case_id()
+        return self.worklist.selected_case_id()
+
+    def export_current_opinion(self) -> None:
+        """File ▸ Export signed opinion…: the current case's newest signed PDF."""
+        case_id = self.current_case_id()
+        if self._locked or case_id is None:
+            return
+        self.signing.export(case_id)
+
     def set_theme(self, choice: theme.Theme) -> None:
         """Switch theme and remember it."""
         app = QApplication.instance()

@@ -6,8 +6,13 @@ real :class:`~ui.app.Shell` and main window, starts the reference server
 (``demo_server``) on a loopback port with one small synthetic case, syncs it with the
 real sync controller into a memory-key vault in a temp folder, opens the case in the
 workspace and waits until the records pane rendered a page, the labs pane filled its
-table and the imaging pane put a slice on screen. Each step has a deadline, and a
-watchdog thread ends the process if the event loop itself hangs.
+table and the imaging pane put a slice on screen. Then it checks the parts the bundle
+trims or only reaches later: it signs a one-page PDF as a signer whose name needs the
+bundled font (pyHanko, fontTools and HarfBuzz, cryptography), verifies and renders it;
+decodes a JPEG Lossless frame (GDCM, the only decoder of that syntax here); and asks Qt
+for the ICU services whose data the Linux bundle cuts down (packaging/linux_trim.py).
+Each step has a deadline, and a watchdog thread ends the process if the event loop
+itself hangs.
 
 It prints one line: ``smoke test passed: …`` with timings (exit 0), or
 ``smoke test failed: <reason>`` (exit 1; 3 from the watchdog). Nothing it creates
@@ -29,6 +34,9 @@ from typing import Any
 
 #: The whole smoke test must finish within this (seconds); the watchdog enforces it.
 DEFAULT_TIMEOUT = 120.0
+#: Seconds kept between the steps' deadline and the watchdog, so a late step reports
+#: which one it was before the watchdog ends the process.
+STEP_MARGIN = 5.0
 #: CT slices of the smoke case: enough for a stack, quick to generate and sync.
 SMOKE_CT_SLICES = 6
 WATCHDOG_EXIT = 3
@@ -86,7 +94,7 @@ def run_smoke_test(started: float | None = None, timeout: float = DEFAULT_TIMEOU
     started = time.monotonic() if started is None else started
     watchdog = _watchdog(timeout)
     folder = Path(tempfile.mkdtemp(prefix="reviewer-smoke-"))
-    run = _Run(folder, started, time.monotonic() + timeout - 5)
+    run = _Run(folder, started, time.monotonic() + timeout - STEP_MARGIN)
     try:
         _steps(run)
     except SmokeFailure as failure:
@@ -155,6 +163,11 @@ def _steps(run: _Run) -> None:
         run.mark("case synced")
         _open_case(run, app, window, window.worklist_order()[0])
         run.mark("case shown")
+        _check_signing()
+        run.mark("PDF signed")
+        _check_jpeg_lossless()
+        _check_text_services()
+        run.mark("codecs checked")
     finally:
         sys.excepthook = previous_hook
         shell.shutdown()
@@ -203,3 +216,104 @@ def _open_case(run: _Run, app: Any, window: Any, case_id: str) -> None:
     for title in ("Records", "Labs", "Imaging"):
         if panes[title].grab().isNull():
             raise SmokeFailure(f"the {title} pane did not paint")
+
+
+def _check_signing() -> None:
+    """Sign a one-page PDF, verify the signature and render the signed page."""
+    from datetime import UTC, datetime, timedelta
+
+    import pymupdf
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    from reviewer_app.opinion.keys import SigningIdentity, new_private_key
+    from reviewer_app.opinion.signing import STAMP_FONTS, sign_pdf
+    from reviewer_app.opinion.verify import verify_pdf
+
+    if not STAMP_FONTS[0].is_file():
+        raise SmokeFailure("the signature block's font is not where the app looks for it")
+    # A name beyond Latin-1: signing fails unless a font is found, subset and embedded.
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "Dr Łukasz Żółć")])
+    key = new_private_key()
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    with pymupdf.open() as doc:
+        doc.new_page(width=300, height=300).insert_text((30, 50), "Smoke test opinion")
+        pdf = doc.tobytes()
+    signed = sign_pdf(pdf, SigningIdentity(key, (certificate,)))
+    report = verify_pdf(signed, [certificate])
+    if not report.ok:
+        raise SmokeFailure(f"the signed PDF does not verify: {report.reason}")
+    with pymupdf.open(stream=signed, filetype="pdf") as doc:
+        if doc.load_page(0).get_pixmap(dpi=36).is_unicolor:
+            raise SmokeFailure("the signed PDF renders blank")
+
+
+#: A 16 x 16, 12-bit JPEG Lossless (process 14, selection value 1) frame of
+#: ``_jpeg_lossless_expected()``, encoded once with GDCM.
+_JPEG_LOSSLESS_FRAME = (
+    "/9j/wwALEAAQABABAREA/8QAFgABAQEAAAAAAAAAAAAAAAAACAYQ/9oACAEBAAEAAMyGQyGQyGQyGQyGQyGQyGQy"
+    "KVkslkslkslhMlkslkslksJk0rKZTKYbKZTDZTKZTDZTKYbKpWWy2Iy2Iy2Iy2WxGWxGWxGXSsxisxisxisVmMVm"
+    "MVmMVisylZrGYzNYzGYzNYzGZrGYzGZtKzmOx2Ox2Ox2cx2Ox2Ox2OzqVkMhkMhkMhkMhkMhkMhkMhkUrJZLJZL"
+    "JZLCZLJZLJZLJYTJpWUymUw2UymGymUymGymUw2VSstlsRlsRlsRlstiMtiMtiMulZjFZjFZjFYrMYrMYrMYrFZl"
+    "KzWMxmaxmMxmaxmMzWMxmMzaVnMdjsdjsdjs5jsdjsdjsdnUrIZDIZDIZDIZDIZDIZDIZDIpWSyWSyWSyWEyWSy"
+    "WSyWSwmT//2QA="
+)
+
+
+def _jpeg_lossless_expected() -> Any:
+    import numpy as np
+
+    rows, columns = np.mgrid[0:16, 0:16]
+    return (columns * 200 + rows * 37 + (columns * rows) % 7).astype(np.uint16)
+
+
+def _check_jpeg_lossless() -> None:
+    """Decode JPEG Lossless (the usual syntax of patients' CDs) through pydicom."""
+    import base64
+
+    import numpy as np
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.encaps import encapsulate
+    from pydicom.pixels import pixel_array
+    from pydicom.uid import JPEGLosslessSV1
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = JPEGLosslessSV1
+    ds.Rows = ds.Columns = 16
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.PixelData = encapsulate([base64.b64decode(_JPEG_LOSSLESS_FRAME)])
+    if not np.array_equal(pixel_array(ds), _jpeg_lossless_expected()):
+        raise SmokeFailure("a JPEG Lossless frame decoded to the wrong pixels")
+
+
+def _check_text_services() -> None:
+    """Collation, time-zone names and (on Linux) code pages: Qt asks ICU for these."""
+    from ui.qt import QCollator, QLocale, QStringDecoder, QTimeZone
+
+    # Qt without collation data falls back to comparing code points ("B" < "a").
+    if QCollator(QLocale("en_US")).compare("apple", "Banana") >= 0:
+        raise SmokeFailure("Qt's collation does not sort by language rules")
+    zone = QTimeZone(b"Europe/Berlin")
+    name = zone.displayName(
+        QTimeZone.TimeType.StandardTime, QTimeZone.NameType.LongName, QLocale("en_US")
+    )
+    # Without time-zone names ICU answers with the offset ("GMT+01:00").
+    if not zone.isValid() or not name or name.startswith(("GMT", "UTC")):
+        raise SmokeFailure("Qt has no name for a time zone")
+    if sys.platform.startswith("linux"):  # Qt uses ICU for code pages only on Linux
+        for encoding in ("windows-1250", "Shift_JIS", "GB18030", "Big5", "EUC-KR", "KOI8-R"):
+            if not QStringDecoder(encoding).isValid():
+                raise SmokeFailure(f"Qt has no {encoding} decoder")

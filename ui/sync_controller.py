@@ -278,6 +278,11 @@ class SyncController(QObject):
             log.warning("cannot read the platform tokens: %s", type(error).__name__)
             return False
 
+    def platform_session(self) -> PlatformSession | None:
+        """The signed-in session, for the platform calls other than sync (certificate
+        enrollment); None when nobody is signed in."""
+        return self._ensure_session() if self.signed_in() else None
+
     # -- sync --------------------------------------------------------------------------
     def running(self) -> bool:
         return self._op is not None

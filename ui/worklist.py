@@ -1,7 +1,9 @@
 """The worklist view: a filter box over a sortable table of Cases, with an empty state.
 
 It reloads when the notifier says cases changed (reading the vault off the UI thread
-through :class:`~ui.operations.Operations`), never by polling. While the app is locked
+through :class:`~ui.operations.Operations`), never by polling: a sync, a signature, a
+resend all announce it, so the Opinion column follows each opinion from draft to the
+platform's receipt. While the app is locked
 it holds no rows at all (:meth:`WorklistView.clear`).
 """
 
@@ -36,13 +38,28 @@ from ui.qt import (
     Signal,
 )
 from ui.sync_status import ORPHAN_STATUS, WorklistRows, load_worklist
-from ui.worklist_model import CASE_ID_ROLE, PINNED_ROLE, Column, WorklistFilter, WorklistModel
+from ui.worklist_model import (
+    CASE_ID_ROLE,
+    OPINION_STAGE_ROLE,
+    PINNED_ROLE,
+    Column,
+    WorklistFilter,
+    WorklistModel,
+)
 
 PIN_SHORTCUT = "Ctrl+Shift+P"
 EMPTY_TITLE = "No cases yet"
 EMPTY_DETAIL = "Cases assigned to you appear here after sync."
 NO_MATCH_TITLE = "No cases match the filter"
 NO_MATCH_DETAIL = "Check the spelling, or clear the filter to see every case."
+
+
+def load_opinion_states(vault: Any) -> dict[str, Any]:
+    """Each case's opinion state (``finalize.opinion_states``: one query; off the UI
+    thread)."""
+    from reviewer_app.opinion.finalize import opinion_states
+
+    return opinion_states(vault)
 
 
 def _dot(colour: QColor, size: int = 10) -> QIcon:
@@ -88,6 +105,10 @@ class WorklistView(QWidget):
     case_activated = Signal(str)
     #: Rows were (re)loaded: how many.
     loaded = Signal(int)
+    #: Context menu: export the case's signed opinion (case_id).
+    export_requested = Signal(str)
+    #: Context menu: what happened to the case's opinion, send it again (case_id).
+    problem_requested = Signal(str)
 
     def __init__(
         self,
@@ -147,11 +168,12 @@ class WorklistView(QWidget):
         header.setSectionResizeMode(Column.QUESTION, QHeaderView.ResizeMode.Stretch)
         for column, width in (
             (Column.PRIORITY, 100),
-            (Column.DUE, 135),
-            (Column.PATIENT, 245),
-            (Column.SPECIALTY, 150),
-            (Column.STATUS, 110),
-            (Column.SYNC, 220),
+            (Column.DUE, 125),
+            (Column.PATIENT, 235),
+            (Column.SPECIALTY, 140),
+            (Column.STATUS, 105),
+            (Column.SYNC, 195),
+            (Column.OPINION, 175),
         ):
             header.resizeSection(column, width)
         self._default_header_state = header.saveState()
@@ -167,6 +189,14 @@ class WorklistView(QWidget):
         self.addAction(self.pin_action)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._show_context_menu)
+        self.export_action = QAction("&Export signed PDF…", self)
+        self.export_action.setObjectName("exportOpinionAction")
+        self.export_action.triggered.connect(lambda: self._emit_for_selected(self.export_requested))
+        self.problem_action = QAction("Send &again…", self)
+        self.problem_action.setObjectName("opinionProblemAction")
+        self.problem_action.triggered.connect(
+            lambda: self._emit_for_selected(self.problem_requested)
+        )
 
         self.empty_state = QWidget()
         self.empty_state.setObjectName("emptyState")
@@ -226,7 +256,7 @@ class WorklistView(QWidget):
         self._loading = True
         vault = self._vault
         self._ops.run(
-            lambda _ctx: load_worklist(vault),
+            lambda _ctx: (load_worklist(vault), load_opinion_states(vault)),
             success=self._on_loaded,
             failure=self._on_load_failed,
             label="load worklist",
@@ -239,12 +269,13 @@ class WorklistView(QWidget):
         self.filter_edit.clear()
         self.model.clear()
 
-    def _on_loaded(self, rows: WorklistRows) -> None:
+    def _on_loaded(self, loaded: tuple[WorklistRows, dict[str, Any]]) -> None:
         self._loading = False
         if self._vault is None:  # locked or closed while loading: keep nothing
             return
+        rows, opinions = loaded
         selected = self.selected_case_id()
-        self.model.set_cases(rows.cases, rows.status)
+        self.model.set_cases(rows.cases, rows.status, opinions)
         if selected is not None:
             self.select_case(selected)
         self.loaded.emit(len(rows.cases))
@@ -292,17 +323,47 @@ class WorklistView(QWidget):
     def _on_pin_triggered(self) -> None:
         self.toggle_pin()
 
+    def context_actions(self, index: Any) -> list[QAction | None]:
+        """The context menu of the row at ``index`` (None: a separator); selects it."""
+        self.table.selectRow(index.row())
+        self.pin_action.setChecked(bool(self.proxy.data(index, PINNED_ROLE)))
+        actions: list[QAction | None] = [self.pin_action]
+        stage = self.proxy.data(index, OPINION_STAGE_ROLE)
+        if stage in ("signed", "queued", "uploaded", "conflict", "rejected"):
+            actions.append(None)
+            if stage in ("conflict", "rejected"):
+                self.problem_action.setText(
+                    "Send &again…" if stage == "conflict" else "What &happened…"
+                )
+                actions.append(self.problem_action)
+            actions.append(self.export_action)
+        return actions
+
     def _show_context_menu(self, position: QPoint) -> None:
         index = self.table.indexAt(position)
         if not index.isValid():
             return
-        self.table.selectRow(index.row())
-        pinned = bool(self.proxy.data(index, PINNED_ROLE))
-        self.pin_action.setChecked(pinned)
         menu = QMenu(self)
         menu.setObjectName("worklistMenu")
-        menu.addAction(self.pin_action)
+        for action in self.context_actions(index):
+            if action is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(action)
         menu.popup(self.table.viewport().mapToGlobal(position))
+
+    def _emit_for_selected(self, signal: Any) -> None:
+        case_id = self.selected_case_id()
+        if case_id is not None:
+            signal.emit(case_id)
+
+    def selected_opinion_stage(self) -> str | None:
+        """The opinion stage of the selected case ("draft", "uploaded", … or None)."""
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        value = self.proxy.data(rows[0], OPINION_STAGE_ROLE)
+        return str(value) if value is not None else None
 
     # -- selection -------------------------------------------------------------------
     def selected_case_id(self) -> str | None:

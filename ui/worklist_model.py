@@ -14,6 +14,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ui.opinion.outbox_view import opinion_rank, opinion_text, opinion_tooltip
 from ui.qt import (
     QAbstractTableModel,
     QColor,
@@ -34,6 +35,8 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 CASE_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 #: Role with the row's pinned flag (the view paints a pin).
 PINNED_ROLE = Qt.ItemDataRole.UserRole + 3
+#: Role with the row's opinion stage ("draft", "signed", … or None) for the menus.
+OPINION_STAGE_ROLE = Qt.ItemDataRole.UserRole + 4
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -46,6 +49,7 @@ class Column(enum.IntEnum):
     QUESTION = 4
     STATUS = 5
     SYNC = 6
+    OPINION = 7
 
 
 HEADERS = {
@@ -56,12 +60,14 @@ HEADERS = {
     Column.QUESTION: "Clinical question",
     Column.STATUS: "Status",
     Column.SYNC: "Offline copy",
+    Column.OPINION: "Opinion",
 }
 
 # FHIR ServiceRequest.priority codes, most urgent first.
 PRIORITY_RANK = {"stat": 0, "asap": 1, "urgent": 2, "routine": 3}
 PRIORITY_LABEL = {"stat": "STAT", "asap": "ASAP", "urgent": "Urgent", "routine": "Routine"}
 PRIORITY_COLOURS = {"stat": "#e0675b", "asap": "#e39a4c", "urgent": "#d9b44a", "routine": "#6f9fc4"}
+OPINION_COLOURS = {"conflict": "#e0675b", "rejected": "#e0675b", "uploaded": "#5fae7b"}
 SEX_LABEL = {"female": "F", "male": "M", "other": "O", "unknown": "?", "f": "F", "m": "M"}
 _QUESTION_CHARS = 140
 
@@ -119,6 +125,7 @@ class WorklistModel(QAbstractTableModel):
         super().__init__(parent)
         self._cases: list[CaseSummary] = []
         self._status: dict[str, CaseSyncStatus] = {}
+        self._opinions: dict[str, Any] = {}
         self._today = today
 
     def today(self) -> dt.date:
@@ -129,13 +136,20 @@ class WorklistModel(QAbstractTableModel):
         self,
         cases: Sequence[CaseSummary],
         status: Mapping[str, CaseSyncStatus] | None = None,
+        opinions: Mapping[str, Any] | None = None,
     ) -> None:
-        """Replace the rows and their offline state (a full reset: the view keeps its
-        sort and filter)."""
+        """Replace the rows, their offline state and their opinions' states
+        (``finalize.OpinionState`` by case id); a full reset: the view keeps its sort and
+        filter."""
         self.beginResetModel()
         self._cases = list(cases)
         self._status = dict(status or {})
+        self._opinions = dict(opinions or {})
         self.endResetModel()
+
+    def opinion_state(self, case_id: str) -> Any:
+        """The opinion state of ``case_id`` as last loaded (None: no draft yet)."""
+        return self._opinions.get(case_id)
 
     def sync_status(self, case_id: str) -> CaseSyncStatus | None:
         """The offline state of ``case_id`` as last loaded."""
@@ -180,6 +194,13 @@ class WorklistModel(QAbstractTableModel):
             return case.case_id
         if role == PINNED_ROLE:
             return case.pinned
+        if role == OPINION_STAGE_ROLE:
+            state = self._opinions.get(case.case_id)
+            return None if state is None else state.stage
+        if role == Qt.ItemDataRole.ToolTipRole and column == Column.OPINION:
+            return opinion_tooltip(self._opinions.get(case.case_id))
+        if role == Qt.ItemDataRole.ForegroundRole and column == Column.OPINION:
+            return self._opinion_colour(case.case_id)
         if role == Qt.ItemDataRole.ToolTipRole and column == Column.QUESTION:
             return case.clinical_question or None
         if role == Qt.ItemDataRole.ToolTipRole and column == Column.SYNC:
@@ -207,7 +228,14 @@ class WorklistModel(QAbstractTableModel):
             return _one_line(case.clinical_question)
         if column == Column.SYNC:
             return sync_text(self._status.get(case.case_id))
+        if column == Column.OPINION:
+            return opinion_text(self._opinions.get(case.case_id))
         return status_text(case)
+
+    def _opinion_colour(self, case_id: str) -> QColor | None:
+        state = self._opinions.get(case_id)
+        colour = None if state is None else OPINION_COLOURS.get(state.stage)
+        return QColor(colour) if colour else None
 
     def _sync_tooltip(self, case: CaseSummary) -> str | None:
         status = self._status.get(case.case_id)
@@ -224,6 +252,8 @@ class WorklistModel(QAbstractTableModel):
             return case.due_date.isoformat() if case.due_date else "9999-12-31"
         if column == Column.SYNC:
             return sync_rank(self._status.get(case.case_id))
+        if column == Column.OPINION:
+            return opinion_rank(self._opinions.get(case.case_id))
         return self._display(case, column).casefold()
 
 

@@ -4,6 +4,8 @@ Required sections must hold text (not just the editor's empty markup), the curre
 diagnosis needs a verdict, every patient question needs an answer, and no section may
 still hold a placeholder (``[[...]]``, ``TODO``, ``XXX``). :func:`check` lists each
 problem specifically (which section, which question) so the specialist can go there.
+An addendum needs its body, without placeholders; it gives no verdict of its own and
+need not answer the questions again.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-from reviewer_app.opinion.drafts import SECTION_TITLES, OpinionDraft, Section
+from reviewer_app.opinion.drafts import (
+    SECTION_TITLES,
+    SECTIONS_BY_KIND,
+    DraftKind,
+    OpinionDraft,
+    Section,
+)
 
 #: Sections an opinion cannot be signed without.
 REQUIRED: tuple[Section, ...] = (
@@ -37,8 +45,18 @@ class Finding:
     question: int | None = None
 
 
-def check(draft: OpinionDraft, patient_questions: Sequence[str]) -> list[Finding]:
-    """Everything that keeps ``draft`` from being signed; empty when it is complete."""
+def check(
+    draft: OpinionDraft, patient_questions: Sequence[str], kind: DraftKind | None = None
+) -> list[Finding]:
+    """Everything that keeps ``draft`` from being signed; empty when it is complete.
+
+    ``kind`` defaults to what the draft holds: an addendum has only the Addendum section.
+    """
+    if kind is None:
+        only_addendum = set(draft.sections) == {Section.ADDENDUM}
+        kind = DraftKind.ADDENDUM if only_addendum else DraftKind.OPINION
+    if kind is DraftKind.ADDENDUM:
+        return _check_addendum(draft)
     findings = []
     for section in REQUIRED:
         if not plain_text(draft.text(section)).strip():
@@ -50,7 +68,7 @@ def check(draft: OpinionDraft, patient_questions: Sequence[str]) -> list[Finding
                 section=Section.ASSESSMENT,
             )
         )
-    for section in Section:
+    for section in SECTIONS_BY_KIND[DraftKind.OPINION]:
         if PLACEHOLDER.search(plain_text(draft.text(section))):
             findings.append(
                 Finding(f"{SECTION_TITLES[section]} still has a placeholder.", section=section)
@@ -72,6 +90,15 @@ def check(draft: OpinionDraft, patient_questions: Sequence[str]) -> list[Finding
         if extra:
             findings.append(Finding("There are answers to questions the case no longer has."))
     return findings
+
+
+def _check_addendum(draft: OpinionDraft) -> list[Finding]:
+    text = plain_text(draft.text(Section.ADDENDUM))
+    if not text.strip():
+        return [Finding("The addendum is empty.", section=Section.ADDENDUM)]
+    if PLACEHOLDER.search(text):
+        return [Finding("The addendum still has a placeholder.", section=Section.ADDENDUM)]
+    return []
 
 
 def plain_text(body: str) -> str:

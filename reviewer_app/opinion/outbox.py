@@ -8,6 +8,11 @@ second one, and the Task update carries ``ifMatch`` with the version the special
 worked on. A 412 is first checked against the server (did the lost attempt succeed?)
 before it is shown as a conflict.
 
+An addendum (a correction or follow-up signed after the opinion) is an outbox item of
+kind ``addendum``: its DocumentReference ``appends`` to the opinion by the opinion's
+identifier, it leaves the Task alone (no ``ifMatch``, no Task entry), and it is sent
+only after its opinion is uploaded.
+
 States: ``queued`` → ``uploaded`` (receipt kept) | ``conflict`` (the case changed; the
 opinion is kept and can be sent again with :func:`resend`) | ``rejected`` (the platform
 refused it, with the reason). Network trouble and 5xx leave it ``queued``.
@@ -29,7 +34,9 @@ from typing import Any, Protocol
 
 from reviewer_app import audit
 from reviewer_app.errors import (
+    AddendumNotAllowed,
     CaseNotFound,
+    DraftSigned,
     HashMismatch,
     MalformedServerData,
     NotAPdf,
@@ -40,12 +47,15 @@ from reviewer_app.errors import (
     VersionConflict,
 )
 from reviewer_app.exchange.http import RetryPolicy, is_retryable
+from reviewer_app.opinion.drafts import DraftKind, mark_signed
 from reviewer_app.vault import Vault
 from reviewer_app.vault.database import Connection
 
 log = logging.getLogger(__name__)
 
 KIND = "opinion"
+ADDENDUM_KIND = "addendum"
+_KINDS = (KIND, ADDENDUM_KIND)
 PDF_KIND = "opinion-pdf"
 _RFC3986 = "urn:ietf:rfc:3986"
 _NAMESPACE = uuid.UUID("0e6f3f0a-4f55-4d7e-8d1c-6a9b2f1d7c35")
@@ -54,6 +64,9 @@ _LOCATION = re.compile(r"DocumentReference/([A-Za-z0-9\-.]{1,64})(?:/_history/([
 CONFLICT_MESSAGE = (
     "The case changed on the platform after you signed. Your opinion is kept; review the "
     "case and send it again."
+)
+ORIGINAL_REJECTED_MESSAGE = (
+    "The platform refused the opinion this addendum adds to, so the addendum cannot be sent."
 )
 #: Why the platform refuses an opinion, by status (docs/exchange.md, "Errors").
 _REJECTED = {
@@ -96,6 +109,10 @@ class OutboxItem:
     last_error: str | None
     message: str | None
     receipt: Receipt | None
+    #: ``opinion`` or ``addendum``.
+    kind: str = KIND
+    #: For an addendum: the identifier of the opinion it appends to.
+    relates_to: str | None = None
 
 
 class OpinionTransport(Protocol):
@@ -123,13 +140,61 @@ def queue_opinion(
     *,
     signed_at: dt.datetime,
     referral_id: str | None = None,
+    close_draft: bool = False,
 ) -> OutboxItem:
     """Put a signed opinion in the outbox for the case, answering the Task version the
-    vault has now. OpinionAlreadyQueued if one is still waiting for this case."""
+    vault has now. OpinionAlreadyQueued if one is still waiting for this case.
+
+    The referral it answers is the one the sync keeps for the case (``referral_id`` is
+    used only when the sync has none). With ``close_draft`` the case's open draft is
+    marked signed and the SIGN audit event recorded in the same transaction.
+    """
+    return _queue(vault, case_id, signed_pdf, KIND, signed_at, referral_id, close_draft=close_draft)
+
+
+def queue_addendum(
+    vault: Vault,
+    case_id: str,
+    signed_pdf: bytes,
+    *,
+    signed_at: dt.datetime,
+    close_draft: bool = False,
+) -> OutboxItem:
+    """Put a signed addendum in the outbox; it appends to the case's opinion.
+
+    AddendumNotAllowed if the case has no signed opinion the platform did not refuse;
+    OpinionAlreadyQueued while another addendum to it is still waiting.
+    """
+    return _queue(
+        vault, case_id, signed_pdf, ADDENDUM_KIND, signed_at, None, close_draft=close_draft
+    )
+
+
+def original_opinion(conn: Connection, case_id: str) -> tuple[str, str] | None:
+    """(opinion identifier, signed_at) of the case's opinion an addendum appends to."""
+    row = conn.execute(
+        "SELECT opinion_id, signed_at FROM outbox WHERE case_id = ? AND kind = ? "
+        "AND opinion_id IS NOT NULL AND state != ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+        (case_id, KIND, State.REJECTED),
+    ).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
+def _queue(  # noqa: PLR0917 (private; the two public functions name everything)
+    vault: Vault,
+    case_id: str,
+    signed_pdf: bytes,
+    kind: str,
+    signed_at: dt.datetime,
+    referral_id: str | None,
+    *,
+    close_draft: bool,
+) -> OutboxItem:
     if not signed_pdf.startswith(b"%PDF-"):
         raise NotAPdf()
     conn = vault.read()
-    if _active(conn, case_id):
+    relates_to = _relates_to(conn, case_id, kind)
+    if _active(conn, case_id, kind, relates_to):
         raise OpinionAlreadyQueued()
     ref = vault.objects.put(signed_pdf, kind=PDF_KIND)
     item_id = uuid.uuid4().hex
@@ -138,22 +203,24 @@ def queue_opinion(
 
     def write(conn: Connection) -> None:
         task = conn.execute(
-            "SELECT patient_id, task_version, case_key FROM case_sync WHERE case_id = ?",
+            "SELECT patient_id, task_version, case_key, referral_id FROM case_sync "
+            "WHERE case_id = ?",
             (case_id,),
         ).fetchone()
         if task is None or not task[0] or not task[1]:
             raise CaseNotFound()
-        if _active(conn, case_id):
+        target = _relates_to(conn, case_id, kind)
+        if _active(conn, case_id, kind, target):
             raise OpinionAlreadyQueued()
         conn.execute(
             "INSERT INTO outbox (item_id, case_id, kind, object_id, state, attempts, "
             "created_at, updated_at, opinion_id, pdf_sha256, patient_id, referral_id, "
-            "task_version, case_key, signed_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?)",
+            "task_version, case_key, signed_at, relates_to) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?)",
             (
                 item_id,
                 case_id,
-                KIND,
+                kind,
                 ref.object_id,
                 State.QUEUED,
                 now,
@@ -161,12 +228,17 @@ def queue_opinion(
                 opinion_id,
                 hashlib.sha256(signed_pdf).hexdigest(),
                 task[0],
-                referral_id,
+                task[3] or referral_id,
                 task[1],
                 task[2],
                 _stamp(signed_at),
+                target,
             ),
         )
+        if close_draft:
+            if mark_signed(conn, case_id, item_id) != DraftKind(kind):
+                raise DraftSigned("The draft open for this case is not the one signed.")
+            audit.write_event(conn, audit.AuditAction.SIGN, case_id, at=signed_at)
 
     try:
         vault.write_sync(write)
@@ -176,15 +248,30 @@ def queue_opinion(
     return get(vault, item_id)
 
 
-def _active(conn: Connection, case_id: str) -> bool:
+def _relates_to(conn: Connection, case_id: str, kind: str) -> str | None:
+    if kind != ADDENDUM_KIND:
+        return None
+    original = original_opinion(conn, case_id)
+    if original is None:
+        raise AddendumNotAllowed("An addendum needs a signed opinion for this case.")
+    return original[0]
+
+
+def _active(conn: Connection, case_id: str, kind: str, relates_to: str | None) -> bool:
+    """Whether an item of the same kind and target is still on its way (queued or in
+    conflict): an opinion's target is its case, an addendum's the opinion it appends to."""
     row = conn.execute(
-        "SELECT 1 FROM outbox WHERE case_id = ? AND kind = ? AND state IN (?, ?)",
-        (case_id, KIND, State.QUEUED, State.CONFLICT),
+        "SELECT 1 FROM outbox WHERE case_id = ? AND kind = ? AND relates_to IS ? "
+        "AND state IN (?, ?)",
+        (case_id, kind, relates_to, State.QUEUED, State.CONFLICT),
     ).fetchone()
     return row is not None
 
 
-_COLUMNS = "item_id, case_id, opinion_id, object_id, state, attempts, last_error, message, receipt"
+_COLUMNS = (
+    "item_id, case_id, opinion_id, object_id, state, attempts, last_error, message, receipt, "
+    "kind, relates_to"
+)
 
 
 def get(vault: Vault, item_id: str) -> OutboxItem:
@@ -200,9 +287,9 @@ def get(vault: Vault, item_id: str) -> OutboxItem:
 
 
 def items(vault: Vault, case_id: str | None = None) -> list[OutboxItem]:
-    """Outbox opinions (of one case, or all), oldest first."""
-    sql = f"SELECT {_COLUMNS} FROM outbox WHERE kind = ? AND opinion_id IS NOT NULL"
-    params: tuple[str, ...] = (KIND,)
+    """Outbox opinions and addenda (of one case, or all), oldest first."""
+    sql = f"SELECT {_COLUMNS} FROM outbox WHERE kind IN (?, ?) AND opinion_id IS NOT NULL"
+    params: tuple[str, ...] = _KINDS
     if case_id is not None:
         sql += " AND case_id = ?"
         params += (case_id,)
@@ -213,7 +300,17 @@ def items(vault: Vault, case_id: str | None = None) -> list[OutboxItem]:
 def _item(row: tuple[Any, ...]) -> OutboxItem:
     receipt = Receipt(**json.loads(row[8])) if row[8] else None
     return OutboxItem(
-        row[0], row[1], row[2], row[3], State(row[4]), row[5] or 0, row[6], row[7], receipt
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        State(row[4]),
+        row[5] or 0,
+        row[6],
+        row[7],
+        receipt,
+        row[9] or KIND,
+        row[10],
     )
 
 
@@ -253,16 +350,29 @@ def resend(vault: Vault, item_id: str) -> OutboxItem:
 
 
 def build_bundle(vault: Vault, item_id: str, practitioner_id: str) -> dict[str, Any]:
-    """The transaction Bundle for one opinion; the same on every retry."""
-    (case_id, opinion_id, patient_id, referral_id, version, case_key, signed_at, created_at) = (
+    """The transaction Bundle for one opinion or addendum; the same on every retry."""
+    (
+        case_id,
+        opinion_id,
+        patient_id,
+        referral_id,
+        version,
+        case_key,
+        signed_at,
+        created_at,
+        kind,
+        relates_to,
+    ) = (
         vault.read()
         .execute(
             "SELECT case_id, opinion_id, patient_id, referral_id, task_version, case_key, "
-            "signed_at, created_at FROM outbox WHERE item_id = ?",
+            "signed_at, created_at, kind, relates_to FROM outbox WHERE item_id = ?",
             (item_id,),
         )
         .fetchone()
     )
+    addendum = kind == ADDENDUM_KIND
+    title = "Addendum to second opinion" if addendum else "Second opinion"
     pdf = signed_pdf(vault, item_id)
     practitioner = {"reference": f"Practitioner/{practitioner_id}"}
     related = [{"reference": f"Task/{case_id}"}]
@@ -279,7 +389,7 @@ def build_bundle(vault: Vault, item_id: str, practitioner_id: str) -> dict[str, 
         "subject": {"reference": f"Patient/{patient_id}"},
         "date": signed_at,
         "author": [practitioner],
-        "description": "Second opinion",
+        "description": title,
         "context": {"related": related},
         "content": [
             {
@@ -290,12 +400,16 @@ def build_bundle(vault: Vault, item_id: str, practitioner_id: str) -> dict[str, 
                     "hash": base64.b64encode(
                         hashlib.sha1(pdf, usedforsecurity=False).digest()
                     ).decode("ascii"),
-                    "title": f"Second opinion {case_key or case_id}",
+                    "title": f"{title} {case_key or case_id}",
                     "creation": signed_at,
                 }
             }
         ],
     }
+    if addendum:
+        document["relatesTo"] = [
+            {"code": "appends", "target": {"identifier": {"system": _RFC3986, "value": relates_to}}}
+        ]
     provenance = {
         "resourceType": "Provenance",
         "target": [{"reference": opinion_id}],
@@ -337,38 +451,39 @@ def build_bundle(vault: Vault, item_id: str, practitioner_id: str) -> dict[str, 
             }
         ],
     }
-    # The platform takes only status and output from the Task update and keeps the rest.
-    task = {
-        "resourceType": "Task",
-        "id": case_id,
-        "status": "completed",
-        "output": [{"type": {"text": "opinion"}, "valueReference": {"reference": opinion_id}}],
-    }
-    return {
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [
-            {
-                "fullUrl": opinion_id,
-                "resource": document,
-                "request": {
-                    "method": "POST",
-                    "url": "DocumentReference",
-                    "ifNoneExist": f"identifier={_RFC3986}|{opinion_id}",
-                },
+    entries: list[dict[str, Any]] = [
+        {
+            "fullUrl": opinion_id,
+            "resource": document,
+            "request": {
+                "method": "POST",
+                "url": "DocumentReference",
+                "ifNoneExist": f"identifier={_RFC3986}|{opinion_id}",
             },
-            {
-                "fullUrl": f"urn:uuid:{uuid.uuid5(_NAMESPACE, opinion_id)}",
-                "resource": provenance,
-                "request": {"method": "POST", "url": "Provenance"},
-            },
+        },
+        {
+            "fullUrl": f"urn:uuid:{uuid.uuid5(_NAMESPACE, opinion_id)}",
+            "resource": provenance,
+            "request": {"method": "POST", "url": "Provenance"},
+        },
+    ]
+    if not addendum:
+        # The platform takes only status and output from the Task update and keeps the
+        # rest. An addendum leaves the Task as its opinion completed it.
+        task = {
+            "resourceType": "Task",
+            "id": case_id,
+            "status": "completed",
+            "output": [{"type": {"text": "opinion"}, "valueReference": {"reference": opinion_id}}],
+        }
+        entries.append(
             {
                 "fullUrl": f"Task/{case_id}",
                 "resource": task,
                 "request": {"method": "PUT", "url": f"Task/{case_id}", "ifMatch": f'W/"{version}"'},
-            },
-        ],
-    }
+            }
+        )
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
 
 def drain(
@@ -378,20 +493,29 @@ def drain(
     *,
     retry: RetryPolicy | None = None,
 ) -> DrainReport:
-    """Upload every queued opinion, oldest first (see module for the outcomes).
+    """Upload every queued opinion and addendum, oldest first (see module for the outcomes).
 
-    Transient failures are retried with ``retry``; when they persist the opinion stays
-    queued and the drain stops (the next opinions would meet the same network). A
-    SignInRequired propagates with the opinion still queued.
+    Transient failures are retried with ``retry``; when they persist the item stays
+    queued and the drain stops (the next items would meet the same network). An addendum
+    waits while its opinion is not uploaded. A SignInRequired propagates with the item
+    still queued.
     """
     policy = retry or RetryPolicy(max_attempts=3)
     report: dict[str, list[str]] = {s: [] for s in State}
-    queued = [i.item_id for i in items(vault) if i.state is State.QUEUED]
-    for position, item_id in enumerate(queued):
-        state = _upload_one(vault, fhir, practitioner_id, item_id, policy)
+    queued = [i for i in items(vault) if i.state is State.QUEUED]
+    for position, item in enumerate(queued):
+        item_id = item.item_id
+        state = _original_state(vault, item)
+        if state is State.UPLOADED:
+            state = _upload_one(vault, fhir, practitioner_id, item_id, policy)
+        elif state is State.REJECTED:
+            _finish(vault, item_id, 0, State.REJECTED, message=ORIGINAL_REJECTED_MESSAGE)
+        else:
+            report[State.QUEUED].append(item_id)
+            continue
         report[state].append(item_id)
         if state is State.QUEUED:
-            report[State.QUEUED].extend(queued[position + 1 :])
+            report[State.QUEUED].extend(i.item_id for i in queued[position + 1 :])
             break
     return DrainReport(
         uploaded=tuple(report[State.UPLOADED]),
@@ -399,6 +523,22 @@ def drain(
         rejected=tuple(report[State.REJECTED]),
         still_queued=tuple(report[State.QUEUED]),
     )
+
+
+def _original_state(vault: Vault, item: OutboxItem) -> State:
+    """For an addendum, the state of the opinion it appends to; an opinion goes as is
+    (reported as UPLOADED here: nothing holds it back)."""
+    if item.kind != ADDENDUM_KIND:
+        return State.UPLOADED
+    row = (
+        vault.read()
+        .execute(
+            "SELECT state FROM outbox WHERE opinion_id = ? AND kind = ?", (item.relates_to, KIND)
+        )
+        .fetchone()
+    )
+    # An opinion no longer in the vault was sent before this vault kept addenda.
+    return State.UPLOADED if row is None else State(row[0])
 
 
 def _upload_one(

@@ -113,10 +113,11 @@ def save_task(vault: Vault, task: CaseTask) -> None:
 def _upsert_case_sync(conn: Connection, task: CaseTask, *, metadata_state: str) -> None:
     completed_at = task.last_updated if task.status == "completed" else None
     conn.execute(
-        "INSERT INTO case_sync (case_id, case_key, patient_id, task_version, task_status, "
-        "task_last_updated, retention_days, completed_at, metadata_state) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (case_id) DO UPDATE SET "
+        "INSERT INTO case_sync (case_id, case_key, patient_id, referral_id, task_version, "
+        "task_status, task_last_updated, retention_days, completed_at, metadata_state) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (case_id) DO UPDATE SET "
         "case_key = excluded.case_key, patient_id = excluded.patient_id, "
+        "referral_id = excluded.referral_id, "
         "task_version = excluded.task_version, task_status = excluded.task_status, "
         "task_last_updated = excluded.task_last_updated, "
         "retention_days = excluded.retention_days, completed_at = excluded.completed_at, "
@@ -125,6 +126,7 @@ def _upsert_case_sync(conn: Connection, task: CaseTask, *, metadata_state: str) 
             task.case_id,
             task.case_key,
             task.patient_id,
+            task.referral_id,
             task.version_id,
             task.status,
             task.last_updated,

@@ -4,6 +4,10 @@ Three reasons (docs/exchange.md §5): the platform withdrew it (Task cancelled, 
 entered-in-error), gave it to another specialist (it left the owned list), or its
 retention after upload ran out. Unsent work is never removed with its case: drafts and
 outbox entries stay, marked ``orphaned`` with the reason, for the specialist to decide.
+The evidence cited in the opinion (citations and their key-image figures) goes with the
+case: a signed PDF already carries its figures, and an orphaned draft can no longer be
+signed. So does a signed draft (and its history) once its PDF has been uploaded; the
+signed PDF stays in the outbox.
 
 Pinning does not stop any of these. A pin keeps a case the specialist still works on
 from being evicted to save disk; withdrawal, reassignment and the platform's retention
@@ -29,6 +33,7 @@ _CASE_TABLES = (
     "series",
     "instances",
     "sync_items",
+    "opinion_citations",
     "case_sync",
     "cases",
 )
@@ -51,7 +56,9 @@ def case_objects(vault: Vault, case_id: str) -> list[str]:
         .execute(
             "SELECT object_id FROM records WHERE case_id = ?1 AND object_id IS NOT NULL "
             "UNION SELECT object_id FROM instances WHERE case_id = ?1 AND object_id IS NOT NULL "
-            "UNION SELECT object_id FROM sync_items WHERE case_id = ?1 AND object_id IS NOT NULL",
+            "UNION SELECT object_id FROM sync_items WHERE case_id = ?1 AND object_id IS NOT NULL "
+            "UNION SELECT image_object_id FROM opinion_citations WHERE case_id = ?1 "
+            "AND image_object_id IS NOT NULL",
             (case_id,),
         )
         .fetchall()
@@ -66,8 +73,19 @@ def purge_case(vault: Vault, case_id: str, reason: str) -> PurgeResult:
     """
     objects = case_objects(vault, case_id)
     vault.objects.shred(objects)
+    shredded = set(objects)
 
-    def write(conn: Connection) -> int:
+    def write(conn: Connection) -> tuple[int, list[str]]:
+        # A citation made while the objects above were shredded: its figure goes too.
+        late = [
+            row[0]
+            for row in conn.execute(
+                "SELECT image_object_id FROM opinion_citations WHERE case_id = ? "
+                "AND image_object_id IS NOT NULL",
+                (case_id,),
+            )
+            if row[0] not in shredded
+        ]
         patient = conn.execute(
             "SELECT patient_id FROM case_sync WHERE case_id = ?", (case_id,)
         ).fetchone()
@@ -79,22 +97,31 @@ def purge_case(vault: Vault, case_id: str, reason: str) -> PurgeResult:
             ).fetchone()
             if still_used is None:
                 conn.execute("DELETE FROM patients WHERE patient_id = ?", (patient[0],))
+        # A signed draft whose PDF the platform has received is no longer work to keep:
+        # the signed PDF in the outbox is the record of it.
+        delivered = (
+            "SELECT draft_id FROM drafts WHERE case_id = ?1 AND state = 'signed' AND item_id IN "
+            "(SELECT item_id FROM outbox WHERE case_id = ?1 AND state = 'uploaded')"
+        )
+        conn.execute(f"DELETE FROM draft_versions WHERE draft_id IN ({delivered})", (case_id,))
+        conn.execute(f"DELETE FROM drafts WHERE draft_id IN ({delivered})", (case_id,))
         kept = conn.execute(
             "UPDATE drafts SET orphaned = ? WHERE case_id = ?", (reason, case_id)
         ).rowcount
         kept += conn.execute(
-            "UPDATE outbox SET orphaned = ? WHERE case_id = ? AND state != 'sent'",
+            "UPDATE outbox SET orphaned = ? WHERE case_id = ? AND state != 'uploaded'",
             (reason, case_id),
         ).rowcount
         conn.execute(
             "INSERT INTO purges (at, case_id, reason, objects_shredded, drafts_kept) "
             "VALUES (?, ?, ?, ?, ?)",
-            (now_text(), case_id, reason, len(objects), kept),
+            (now_text(), case_id, reason, len(objects) + len(late), kept),
         )
-        return int(kept)
+        return int(kept), late
 
-    kept = vault.write_sync(write)
-    return PurgeResult(case_id, reason, len(objects), kept)
+    kept, late = vault.write_sync(write)
+    vault.objects.shred(late)
+    return PurgeResult(case_id, reason, len(objects) + len(late), kept)
 
 
 def retention_over(task: CaseTask, now: datetime) -> bool:

@@ -1,4 +1,4 @@
-"""Schema v2: what the sync engine keeps about each Case, and how far each item got.
+"""Schema v2 (and v6): what the sync engine keeps about each Case, and how far each item got.
 
 Small, structured data (the patient, the questions, lab results, the study tree) lives in
 tables; payloads (PDF records, DICOM instances) live in the object store and are
@@ -138,3 +138,13 @@ def v2_sync(conn: Connection) -> None:
     """Patients, questions, records, labs, the study tree, sync items, purges."""
     for statement in _STATEMENTS:
         conn.execute(statement)
+
+
+def v6_referral(conn: Connection) -> None:
+    """The Case's referral: the ServiceRequest id its Task.focus names (NULL if none).
+
+    An opinion answers that referral (the outbox row and the uploaded DocumentReference
+    point at it), so it is kept with the Task's other sync data. Cases synced before v6
+    get it at their next metadata fetch.
+    """
+    conn.execute("ALTER TABLE case_sync ADD COLUMN referral_id TEXT")

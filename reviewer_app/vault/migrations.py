@@ -133,8 +133,80 @@ def _v4_opinion(conn: Connection) -> None:
     )
 
 
+def _v5_evidence_and_addenda(conn: Connection) -> None:
+    """Evidence citations, and drafts that are an opinion or an addendum to it.
+
+    ``opinion_citations`` holds what the specialist cited (a page, a lab result, a trend,
+    a key image) with the view to reopen; a figure's PNG is a vault object. A draft now
+    has a kind and a state: a case has at most one ``open`` draft (the unique index); a
+    ``signed`` one is kept read-only with the outbox item that carries its PDF. History
+    versions name their draft (numbers stay per case, so the key is unchanged). An
+    outbox addendum names the opinion it appends to (``relates_to``).
+
+    A v4 draft whose case already has a signed opinion in the outbox is that opinion's
+    draft, so it becomes ``signed``: the next draft of that case is an addendum.
+    """
+    conn.execute(
+        """CREATE TABLE opinion_citations (
+            citation_id TEXT PRIMARY KEY,
+            case_id TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('page', 'lab', 'trend', 'key_image')),
+            ref TEXT NOT NULL,
+            label TEXT NOT NULL,
+            view TEXT NOT NULL,
+            image_object_id TEXT,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    conn.execute("CREATE INDEX opinion_citations_case ON opinion_citations (case_id, created_at)")
+    conn.execute(
+        "ALTER TABLE drafts ADD COLUMN kind TEXT NOT NULL DEFAULT 'opinion'"
+        " CHECK (kind IN ('opinion', 'addendum'))"
+    )
+    conn.execute(
+        "ALTER TABLE drafts ADD COLUMN state TEXT NOT NULL DEFAULT 'open'"
+        " CHECK (state IN ('open', 'signed'))"
+    )
+    conn.execute("ALTER TABLE drafts ADD COLUMN item_id TEXT")
+    conn.execute("ALTER TABLE drafts ADD COLUMN created_at TEXT")
+    conn.execute("UPDATE drafts SET created_at = updated_at")
+    conn.execute(
+        "UPDATE drafts SET state = 'signed', item_id = (SELECT o.item_id FROM outbox o "
+        "WHERE o.case_id = drafts.case_id AND o.kind = 'opinion' AND o.opinion_id IS NOT NULL "
+        "ORDER BY o.created_at DESC, o.rowid DESC LIMIT 1) "
+        "WHERE draft_id = case_id AND EXISTS (SELECT 1 FROM outbox o WHERE "
+        "o.case_id = drafts.case_id AND o.kind = 'opinion' AND o.opinion_id IS NOT NULL)"
+    )
+    # Before v4 a case's draft had any id; should a case hold two open ones, the v4 draft
+    # (id = case id) stays open and older ones are closed, never deleted.
+    conn.execute(
+        "UPDATE drafts SET state = 'signed' WHERE state = 'open' AND draft_id != case_id "
+        "AND EXISTS (SELECT 1 FROM drafts d WHERE d.case_id = drafts.case_id "
+        "AND d.state = 'open' AND d.draft_id != drafts.draft_id "
+        "AND (d.draft_id = d.case_id OR d.rowid > drafts.rowid))"
+    )
+    conn.execute("CREATE UNIQUE INDEX drafts_one_open ON drafts (case_id) WHERE state = 'open'")
+    conn.execute("ALTER TABLE draft_versions ADD COLUMN draft_id TEXT")
+    conn.execute("UPDATE draft_versions SET draft_id = case_id")
+    conn.execute("ALTER TABLE outbox ADD COLUMN relates_to TEXT")
+
+
+def _v6_referral(conn: Connection) -> None:
+    """The Case's referral (Task.focus) kept by the sync (in reviewer_app.sync.schema)."""
+    from reviewer_app.sync.schema import v6_referral  # imported here, as in _v2_sync
+
+    v6_referral(conn)
+
+
 #: Forward migrations; index i upgrades version i to i + 1. Append only.
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_sync, _v3_workspace, _v4_opinion]
+MIGRATIONS: list[Migration] = [
+    _v1_initial,
+    _v2_sync,
+    _v3_workspace,
+    _v4_opinion,
+    _v5_evidence_and_addenda,
+    _v6_referral,
+]
 LATEST_VERSION = len(MIGRATIONS)
 
 

@@ -45,9 +45,13 @@ def test_smoke_test_opens_a_demo_case_and_exits_0(tmp_path: Path) -> None:
 
 
 def test_a_step_that_misses_its_deadline_fails_with_one_line() -> None:
-    # A timeout shorter than the start itself: the first step misses its deadline.
-    code = "import sys; from ui.smoke import run_smoke_test; sys.exit(run_smoke_test(timeout=5))"
-    result = _run(["-c", code], timeout=60)
+    # A step deadline already past at the start: the first step misses it, long before
+    # the watchdog (60 s) would end the run, however loaded the machine is.
+    code = (
+        "import sys, ui.smoke as smoke; smoke.STEP_MARGIN = 1000; "
+        "sys.exit(smoke.run_smoke_test(timeout=60))"
+    )
+    result = _run(["-c", code], timeout=90)
     assert result.returncode == 1
     line = result.stdout.strip()
     assert line.startswith("smoke test failed: the ")

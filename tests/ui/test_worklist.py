@@ -198,3 +198,71 @@ def test_clear_drops_every_row_and_the_filter_text(
     notifier.notify(Change.CASES)
     qtbot.wait(50)
     assert view.model.rowCount() == 0
+
+
+# -- the Opinion column --------------------------------------------------------------------
+
+
+def _opinion(case_id: str, stage: str, detail: str = "", addenda: int = 0) -> Any:
+    from reviewer_app.opinion.finalize import OpinionState
+
+    return OpinionState(case_id, stage, detail, addenda)
+
+
+def test_the_opinion_column_names_each_stage_and_sorts_what_needs_action_first() -> None:
+    stages = ["uploaded", "draft", "conflict", "signed", "queued", "rejected"]
+    cases = [_case(case_id=f"c{n}") for n in range(len(stages) + 1)]
+    opinions = {
+        f"c{n}": _opinion(f"c{n}", stage, "DocumentReference/9 · 2030-01-09 10:00")
+        for n, stage in enumerate(stages)
+    }
+    model = WorklistModel(today=TODAY)
+    model.set_cases(cases, {}, opinions)
+    shown = [model.data(model.index(row, Column.OPINION)) for row in range(len(cases))]
+    assert shown == [
+        "Uploaded ✓",
+        "Draft",
+        "Conflict",
+        "Signed",
+        "Queued (waiting for connection)",
+        "Rejected",
+        "—",
+    ]
+    receipt = model.data(model.index(0, Column.OPINION), Qt.ItemDataRole.ToolTipRole)
+    assert receipt == "Received by the platform: DocumentReference/9 · 2030-01-09 10:00"
+    ranks = [model.data(model.index(row, Column.OPINION), SORT_ROLE) for row in range(7)]
+    order = [shown[i] for i in sorted(range(7), key=ranks.__getitem__)]
+    assert order[:2] == ["Conflict", "Rejected"]
+    assert order[-2:] == ["Uploaded ✓", "—"]
+
+
+def test_the_opinion_column_counts_signed_addenda() -> None:
+    model = WorklistModel(today=TODAY)
+    model.set_cases([_case()], {}, {"c1": _opinion("c1", "uploaded", addenda=2)})
+    assert model.data(model.index(0, Column.OPINION)) == "Uploaded ✓ · 2 addenda"
+
+
+def test_a_conflict_row_offers_send_again_and_export_in_its_menu(
+    qtbot: QtBot, ops: Operations, notifier: Notifier, vault: Any
+) -> None:
+    view = _view(qtbot, ops, notifier)
+    view.model.set_cases(
+        [_case(case_id="c1"), _case(case_id="c2", patient_name="Testpatient Beta")],
+        {},
+        {"c1": _opinion("c1", "conflict"), "c2": _opinion("c2", "draft")},
+    )
+
+    def menu_for(case_id: str) -> list[str]:
+        view.select_case(case_id)
+        index = view.table.selectionModel().selectedRows()[0]
+        return [a.text() for a in view.context_actions(index) if a is not None]
+
+    assert menu_for("c1")[-2:] == ["Send &again…", "&Export signed PDF…"]
+    assert "&Export signed PDF…" not in menu_for("c2")
+    view.select_case("c1")
+    with qtbot.waitSignal(view.problem_requested) as asked:
+        view.problem_action.trigger()
+    assert asked.args == ["c1"]
+    with qtbot.waitSignal(view.export_requested) as asked:
+        view.export_action.trigger()
+    assert asked.args == ["c1"]

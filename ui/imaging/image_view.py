@@ -104,6 +104,9 @@ class ImageView(QGraphicsView):
         self._points: list[Point] = []
         self._pending: list[QGraphicsItem] = []
         self._measurements: dict[object, list[QGraphicsItem]] = {}
+        # What each slice's measurements are (mode, points, label), in the order drawn:
+        # a citation stores them, and opening it draws them again.
+        self._measured: dict[object, list[tuple[str, list[Point], str]]] = {}
         self._slice_key: object = None
         self._drag_button: Qt.MouseButton | None = None
         self._press = QPointF()
@@ -222,7 +225,11 @@ class ImageView(QGraphicsView):
                 width = metrics.horizontalAdvance(text)
                 x = area.right() - width if right else area.left()
                 if corner == "bottom_right" and self._lossy and i == len(lines) - 1:
-                    # The LOSSY mark: white on red, impossible to overlook.
+                    # The LOSSY mark: white on red, impossible to overlook; in a narrow
+                    # view its start ("LOSSY") stays, the detail is elided.
+                    text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, area.width())
+                    width = metrics.horizontalAdvance(text)
+                    x = area.right() - width
                     box = metrics.boundingRect(text).translated(x, y + metrics.ascent())
                     painter.fillRect(box.adjusted(-4, -1, 4, 1), QColor(200, 0, 0, 220))
                     painter.setPen(QColor("white"))
@@ -277,6 +284,92 @@ class ImageView(QGraphicsView):
         centre = self.mapToScene(self.viewport().rect().center())
         self.centerOn(centre - QPointF(dx / zoom, dy / zoom))
 
+    def is_fitted(self) -> bool:
+        """Whether the image is fitted to the view (and follows its size)."""
+        return self._fit
+
+    def centre(self) -> Point:
+        """The image point (column, row) at the centre of the view: the pan."""
+        point = self.mapToScene(self.viewport().rect().center())
+        return (point.x(), point.y())
+
+    def set_zoom_and_centre(self, zoom: float, centre: Point) -> None:
+        """Show the image at ``zoom`` screen pixels per image pixel, ``centre`` in the
+        middle of the view (a citation reopened); leaves fitting."""
+        self._fit = False
+        self.setTransform(QTransform.fromScale(zoom, zoom))
+        self.centerOn(QPointF(centre[0], centre[1]))
+        self.zoom_changed.emit(self.zoom())
+
+    def key_image(self, scale_mm_per_px: float | None = None, lossy: bool = False) -> QImage:
+        """What the view shows, as a figure: the image in its current zoom, pan and
+        window with the current slice's measurements, at twice the screen resolution.
+
+        The corner overlay (patient name, study) is left out: the figure's caption says
+        what it is. With ``scale_mm_per_px`` (image pixel size in mm) a scale bar is
+        drawn; ``lossy`` burns in a LOSSY mark so no copy of the figure loses it."""
+        # The part of the image on screen, without the empty view around it (a tall,
+        # narrow pane would otherwise give a figure that is mostly black bands).
+        shown = self.viewport().rect()
+        image_on_screen = self.mapFromScene(self._pixmap.sceneBoundingRect()).boundingRect()
+        if self.has_image() and image_on_screen.intersects(shown):
+            shown = shown.intersected(image_on_screen)
+        size = shown.size()
+        ratio = 2.0
+        image = QImage(
+            int(size.width() * ratio), int(size.height() * ratio), QImage.Format.Format_RGB888
+        )
+        image.setDevicePixelRatio(ratio)
+        image.fill(QColor("black"))
+        painter = QPainter(image)
+        try:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            pending = [i for i in self._pending if i.isVisible()]
+            for item in pending:  # a measurement half drawn is not part of the figure
+                item.setVisible(False)
+            source = self.mapToScene(shown).boundingRect()
+            target = QRectF(0, 0, size.width(), size.height())
+            self.scene().render(painter, target, source, Qt.AspectRatioMode.IgnoreAspectRatio)
+            for item in pending:
+                item.setVisible(True)
+            if scale_mm_per_px:
+                self._scale_bar(painter, target, scale_mm_per_px * 1.0 / (self.zoom() or 1.0))
+            if lossy:
+                font = QFont(self.font())
+                font.setPointSizeF(max(9.0, font.pointSizeF()))
+                font.setBold(True)
+                painter.setFont(font)
+                metrics = QFontMetrics(font)
+                text = "LOSSY"
+                x = target.right() - metrics.horizontalAdvance(text) - 10
+                y = target.bottom() - 8
+                box = metrics.boundingRect(text).translated(int(x), int(y))
+                painter.fillRect(box.adjusted(-4, -1, 4, 1), QColor(200, 0, 0, 220))
+                painter.setPen(QColor("white"))
+                painter.drawText(int(x), int(y), text)
+        finally:
+            painter.end()
+        return image
+
+    def _scale_bar(self, painter: QPainter, area: QRectF, mm_per_screen_px: float) -> None:
+        # A round length about a fifth of the view wide: 1, 2, 5, 10, 20, 50 … mm.
+        wanted = area.width() / 5 * mm_per_screen_px
+        length = 1.0
+        for step in (1, 2, 5, 10, 20, 50, 100, 200, 500):
+            if step <= wanted:
+                length = float(step)
+        pixels = length / mm_per_screen_px
+        x0, y = area.left() + 12, area.bottom() - 14
+        pen = QPen(QColor("#e8e8e8"), 2)
+        painter.setPen(QPen(QColor(0, 0, 0, 230), 4))
+        painter.drawLine(QPointF(x0, y), QPointF(x0 + pixels, y))
+        painter.setPen(pen)
+        painter.drawLine(QPointF(x0, y), QPointF(x0 + pixels, y))
+        for x in (x0, x0 + pixels):
+            painter.drawLine(QPointF(x, y - 4), QPointF(x, y + 4))
+        self._text(painter, int(x0), int(y - 8), f"{length:g} mm")
+
     def resizeEvent(self, event: object) -> None:
         super().resizeEvent(event)  # type: ignore[arg-type]
         if self._fit and self._has_image:
@@ -308,6 +401,9 @@ class ImageView(QGraphicsView):
         self._measurements = {
             keys.get(owner, ("gone", owner)): items for owner, items in self._measurements.items()
         }
+        self._measured = {
+            keys.get(owner, ("gone", owner)): done for owner, done in self._measured.items()
+        }
 
     def measurement_labels(self) -> list[str]:
         """The labels of the current slice's measurements."""
@@ -317,6 +413,33 @@ class ImageView(QGraphicsView):
             if isinstance(item, QGraphicsSimpleTextItem)
         ]
 
+    def measurements(self) -> list[tuple[str, list[Point], str]]:
+        """The current slice's measurements: (mode, points in image pixels, label)."""
+        return [(mode, list(points), label) for mode, points, label in self._current()]
+
+    def _current(self) -> list[tuple[str, list[Point], str]]:
+        return self._measured.get(self._slice_key, [])
+
+    def add_measurement(self, mode: str, points: list[Point]) -> None:
+        """Draw a finished measurement on the current slice (a citation reopened)."""
+        if mode not in MODE_POINTS or len(points) != MODE_POINTS[mode]:
+            raise ValueError(f"a {mode} measurement needs {MODE_POINTS.get(mode)} points")
+        self._cancel_pending()
+        previous = self._mode
+        self._mode = mode
+        try:
+            for point in points:
+                self._add_point((float(point[0]), float(point[1])))
+        finally:
+            self._mode = previous
+
+    def clear_slice_measurements(self) -> None:
+        """Remove the current slice's measurements (the others stay)."""
+        self._cancel_pending()
+        for item in self._measurements.pop(self._slice_key, []):
+            self.scene().removeItem(item)
+        self._measured.pop(self._slice_key, None)
+
     def clear_measurements(self) -> None:
         """Remove every measurement of every slice."""
         self._cancel_pending()
@@ -324,6 +447,7 @@ class ImageView(QGraphicsView):
             for item in items:
                 self.scene().removeItem(item)
         self._measurements.clear()
+        self._measured.clear()
 
     def _pen(self) -> QPen:
         pen = QPen(QColor("#40e0ff"), 1.5)
@@ -367,6 +491,7 @@ class ImageView(QGraphicsView):
         self.scene().addItem(text)
         items = [*self._pending, text]
         self._measurements.setdefault(self._slice_key, []).extend(items)
+        self._measured.setdefault(self._slice_key, []).append((self._mode, points, label))
         self._pending = []
         self._points = []
         self.measured.emit(self._mode, points)

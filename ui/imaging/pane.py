@@ -14,7 +14,9 @@ dropped if the pane shows another case by then. ``show_case`` replaces everythin
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from reviewer_app.casefile import CaseFile, SeriesEntry, load_case
 from reviewer_app.errors import ReviewerError
@@ -34,8 +36,18 @@ from reviewer_app.imaging import (
 from reviewer_app.imaging.cache import DEFAULT_BUDGET_BYTES, FrameCache
 from reviewer_app.imaging.importer import ImportResult, import_folder
 from reviewer_app.imaging.series import InstanceRef, SeriesStack, thumbnail
-from reviewer_app.imaging.voi import CT_PRESETS, Voi
+from reviewer_app.imaging.voi import CT_PRESETS, Voi, VoiLut
+from reviewer_app.opinion.evidence import Citation, CitationKind, add_citation
 from reviewer_app.vault import Vault
+from ui.figures import png_bytes
+from ui.imaging.cite import (
+    KeyImage,
+    label_of,
+    parse_ref,
+    ref_of,
+    view_of,
+    window_from,
+)
 from ui.imaging.image_view import ImageView, Point, qimage_from
 from ui.imaging.loader import SliceLoader
 from ui.imaging.series_model import SeriesListModel
@@ -49,6 +61,7 @@ from ui.qt import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
+    QImage,
     QLabel,
     QListView,
     QSettings,
@@ -69,6 +82,9 @@ from ui.workspace.shortcuts import add_shortcut, describe
 #: QSettings key of the frame cache's memory budget, in MiB.
 CACHE_SETTING = "imaging/cache_budget_mb"
 FILE_DEFAULT = "File default window"
+CITED_OTHER_CASE = "This citation belongs to another case: it is not shown here."
+CITED_GONE_START = "The cited image is no longer in this case"
+CITED_IMAGE_GONE = CITED_GONE_START + " (the case was updated since it was cited): {label}"
 
 
 def cache_budget(settings: QSettings) -> int:
@@ -89,6 +105,9 @@ class ImagingPane(QWidget):
     image_shown = Signal(int)
     #: Images were imported into the case shown: the case id (the workspace reloads).
     imported = Signal(str, object)
+    #: The image on screen was cited: the stored Citation (its case_id is the case it
+    #: was cited from, even if the pane shows another one by the time it arrives).
+    cite_requested = Signal(object)
 
     def __init__(
         self,
@@ -118,6 +137,9 @@ class ImagingPane(QWidget):
         self._timing: dict[int, FrameTimes] = {}
         # Thumbnails and tag rows of the case shown: cancelled when it goes.
         self._side_ops: list[Operation] = []
+        # A citation being opened: applied when its series' stack, then its image, arrive.
+        self._citing: Citation | None = None
+        self._cited_view: tuple[int, Mapping[str, Any]] | None = None
         self.loader = SliceLoader(ops, FrameCache(cache_budget(self._settings)))
         self.loader.stack_ready.connect(self._stack_ready)
         self.loader.stack_updated.connect(self._stack_updated)
@@ -160,6 +182,13 @@ class ImagingPane(QWidget):
 
         self.toolbar = QToolBar()
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        # First in the toolbar: a narrow pane moves the last actions into the overflow.
+        self.cite_action = self._action("❝ Cite", self.cite)
+        self.cite_action.setObjectName("citeImage")
+        self.cite_action.setToolTip(
+            "Cite in opinion: this image as a key image, with its window and "
+            "measurements (Ctrl+Shift+C)"
+        )
         self.presets = QComboBox()
         self.presets.setObjectName("windowPresets")
         self.presets.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -261,6 +290,7 @@ class ImagingPane(QWidget):
         describe(self.play_action, "Play or stop the cine loop", ["Space"], self)
         describe(self.loop_action, "Loop the cine on or off", ["L"], self)
         describe(self.tags_action, "Show or hide the DICOM tags", ["T"], self)
+        describe(self.cite_action, "Cite this image in the opinion", ["Ctrl+Shift+C"], self)
 
     def _window_key(self, name: str) -> None:
         if self._stack is None or not self._stack.slices:
@@ -353,6 +383,7 @@ class ImagingPane(QWidget):
         self._tags_for = None
         self._timing = {}
         self._notice = ""
+        self._citing = self._cited_view = None
         self.invert_action.setChecked(False)
         self.header.clear()
         self.series_model.set_case(None)
@@ -395,6 +426,7 @@ class ImagingPane(QWidget):
         if self._series is not None and self._series.series_uid == series.series_uid:
             return
         self._stop_cine()
+        self._citing = self._cited_view = None
         self._series, self._stack, self._shown, self._shown_index = series, None, None, None
         self._window, self._index, self._tags_for, self._timing = None, 0, None, {}
         self.view.clear_measurements()
@@ -412,7 +444,10 @@ class ImagingPane(QWidget):
         self.slider.setPageStep(10)
         self.slider.blockSignals(False)
         self._fill_presets()
-        if stack.slices:
+        if self._citing is not None:
+            citation, self._citing = self._citing, None
+            self._apply_citation(citation)
+        elif stack.slices:
             self.go_to(0)
 
     def _stack_updated(self, stack: SeriesStack) -> None:
@@ -492,6 +527,10 @@ class ImagingPane(QWidget):
         self._shown = shown.image
         self._shown_index = shown.index
         self._shown_sop = shown.sop_uid
+        if self._cited_view is not None and self._cited_view[0] == shown.index:
+            _index, view = self._cited_view
+            self._cited_view = None
+            self._restore_view(view)
         self._refresh_overlay()
         if self.tags.isVisible():
             self._load_tags()
@@ -662,6 +701,203 @@ class ImagingPane(QWidget):
         except ValueError:
             return "angle: three distinct points needed"
         return f"{value:.1f}°"
+
+    # --- citations -----------------------------------------------------------------------
+
+    def key_image(self) -> KeyImage | None:
+        """What is on screen, for a citation; None while no image of the current slice is
+        shown (loading, a placeholder, another slice on its way)."""
+        case, series, stack, image = self._case, self._series, self._stack, self._shown
+        index = self._shown_index
+        if case is None or series is None or stack is None or image is None:
+            return None
+        if index is None or index < 0 or index != self._index or not self.view.has_image():
+            return None
+        s = stack.slices[index]
+        instance = stack.instances[s.instance]
+        study = self.series_model.study_of(series.series_uid)
+        started = study.started.date().isoformat() if study and study.started else ""
+        return KeyImage(
+            case_id=case.case_id,
+            series_uid=series.series_uid,
+            sop_uid=instance.sop_uid,
+            frame=s.frame,
+            frames=s.frames,
+            index=index,
+            slices=len(stack.slices),
+            modality=series.modality,
+            study_description=study.description if study else "",
+            study_date=started,
+            series_number=series.number,
+            series_description=series.description,
+            instance_number=instance.number,
+            applied=image.window,
+            chosen=self._window,
+            invert=self._invert,
+            zoom=self.view.zoom(),
+            centre=self.view.centre(),
+            fitted=self.view.is_fitted(),
+            lossy=image.lossy.reason if image.lossy else "",
+            measurements=self.measurement_views(),
+        )
+
+    def measurement_views(self) -> list[dict[str, object]]:
+        """The current slice's measurements: kind, value, unit, points, label."""
+        spacing = self._spacing()
+        views: list[dict[str, object]] = []
+        for mode, points, label in self.view.measurements():
+            unit: str
+            if mode == "distance":
+                a, b = points[0], points[1]
+                m = distance(a, b, spacing) if spacing else distance(a, b)
+                value, unit = m.value, m.unit
+            else:
+                a, b, c = points[0], points[1], points[2]
+                try:
+                    value = angle(a, b, c, spacing) if spacing else angle(a, b, c)
+                except ValueError:
+                    continue  # not a measurement (three points not distinct)
+                unit = "°"
+            views.append(
+                {
+                    "kind": mode,
+                    "value": round(value, 3),
+                    "unit": unit,
+                    "points": [[round(x, 3), round(y, 3)] for x, y in points],
+                    "label": label,
+                }
+            )
+        return views
+
+    def cite(self) -> None:
+        """Cite the image on screen as a key image (stored off the UI thread); emits
+        ``cite_requested`` with the Citation once it is in the vault."""
+        shot = self.key_image()
+        vault = self._vault
+        if shot is None or vault is None:
+            self.status.setText("Nothing to cite yet: wait until the image is shown.")
+            return
+        spacing = self._spacing()
+        square = spacing is not None and abs(spacing.row_mm - spacing.col_mm) < 1e-9
+        # A scale bar only for a true patient-plane spacing (not at the detector).
+        scale = spacing.col_mm if square and spacing.source == "PixelSpacing" else None
+        figure: QImage = self.view.key_image(scale, lossy=bool(shot.lossy))
+        ref, label, view = ref_of(shot), label_of(shot), view_of(shot)
+        case_id = shot.case_id
+
+        def work(_ctx: OpContext) -> Citation:
+            return add_citation(
+                vault, case_id, CitationKind.KEY_IMAGE, ref, label, view, png_bytes(figure)
+            )
+
+        self.status.setText("Citing the image…")
+        self._ops.run(
+            work,
+            success=lambda citation: self._cited(case_id, citation),
+            failure=lambda error: self._cite_failed(case_id, error),
+            label="imaging: cite",
+        )
+
+    def _cited(self, case_id: str, citation: Citation) -> None:
+        if self.case_id() == case_id:
+            self.status.setText(f"Cited in the opinion: {citation.label}")
+        self.cite_requested.emit(citation)
+
+    def _cite_failed(self, case_id: str, error: BaseException) -> None:
+        if not isinstance(error, ReviewerError):
+            self._ops.unhandled.emit(error)
+        if self.case_id() == case_id:
+            detail = error.message if isinstance(error, ReviewerError) else ""
+            self.status.setText(f"The image could not be cited. {detail}".strip())
+
+    def open_citation(self, citation: Citation) -> None:
+        """Show exactly the cited view: its series, instance and frame, with its window,
+        inversion, zoom, pan and measurements. A citation of another case, or of an
+        image the case no longer has, is not opened: the pane says why."""
+        self._citing = self._cited_view = None
+        if citation.kind != CitationKind.KEY_IMAGE:
+            return
+        if self._case is None or citation.case_id != self._case.case_id:
+            self.status.setText(CITED_OTHER_CASE)
+            return
+        parsed = parse_ref(citation.ref)
+        series = None
+        if parsed is not None:
+            series = next(
+                (s for st in self._case.studies for s in st.series if s.series_uid == parsed[0]),
+                None,
+            )
+        if (
+            parsed is None
+            or series is None
+            or parsed[1] not in {i.sop_uid for i in series.instances}
+        ):
+            self.status.setText(CITED_IMAGE_GONE.format(label=citation.label))
+            return
+        if self._series is not None and self._series.series_uid == series.series_uid:
+            if self._stack is not None:
+                self._apply_citation(citation)
+                return
+            self._citing = citation  # its stack is being read
+            return
+        self.open_series(series.series_uid)
+        self._citing = citation
+        self.status.setText("Opening the cited image…")
+
+    def citation_message(self) -> str:
+        """What the pane says about the last citation opened ("" when it opened)."""
+        text = self.status.text()
+        return text if text in (CITED_OTHER_CASE,) or text.startswith(CITED_GONE_START) else ""
+
+    def _apply_citation(self, citation: Citation) -> None:
+        stack = self._stack
+        parsed = parse_ref(citation.ref)
+        index = stack.index_of(parsed[1], parsed[2]) if stack and parsed else None
+        if stack is None or index is None:
+            self.status.setText(CITED_IMAGE_GONE.format(label=citation.label))
+            if stack is not None and stack.slices and self._shown is None:
+                self.go_to(0)
+            return
+        view = citation.view
+        window = self._cited_window(view)
+        self._window = window
+        self._select_preset(window)
+        self._invert = bool(view.get("invert"))
+        self.invert_action.setChecked(self._invert)
+        self._cited_view = (index, dict(view))
+        self.status.setText(self._notice)
+        self.go_to(index)
+
+    def _cited_window(self, view: Mapping[str, Any]) -> Voi | None:
+        if view.get("window_choice") != "chosen":
+            return None  # the file's own window, as when it was cited
+        chosen = view.get("chosen_window") or {}
+        presets = [self.presets.itemData(i) for i in range(self.presets.count())]
+        if chosen.get("kind") == "voi_lut":
+            for voi in presets:
+                if isinstance(voi, VoiLut) and voi.explanation == chosen.get("explanation"):
+                    return voi
+            return None
+        window = window_from(chosen)
+        return next((voi for voi in presets if voi == window), window)
+
+    def _select_preset(self, window: Voi | None) -> None:
+        for i in range(self.presets.count()):
+            if self.presets.itemData(i) == window:
+                self.presets.setCurrentIndex(i)
+                return
+        self.presets.setCurrentIndex(-1)
+
+    def _restore_view(self, view: Mapping[str, Any]) -> None:
+        if view.get("fit"):
+            self.view.fit()
+        else:
+            pan = view.get("pan") or [0.0, 0.0]
+            self.view.set_zoom_and_centre(float(view["zoom"]), (float(pan[0]), float(pan[1])))
+        self.view.clear_slice_measurements()
+        for m in view.get("measurements") or []:
+            points = [(float(x), float(y)) for x, y in m["points"]]
+            self.view.add_measurement(str(m["kind"]), points)
 
     # --- cine ----------------------------------------------------------------------------
 

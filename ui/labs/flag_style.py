@@ -33,10 +33,13 @@ def dark_theme() -> bool:
     return QApplication.palette().color(QPalette.ColorRole.Base).lightness() < 128
 
 
-def text_colour(kind: FlagKind) -> QColor | None:
-    """The text colour of a flagged value, None for normal/unflagged ones."""
+def text_colour(kind: FlagKind, dark: bool | None = None) -> QColor | None:
+    """The text colour of a flagged value, None for normal/unflagged ones; ``dark``
+    chooses the shade (default: the application's theme; a printed figure is light)."""
     pair = _TEXT.get(kind)
-    return QColor(pair[0 if dark_theme() else 1]) if pair else None
+    if dark is None:
+        dark = dark_theme()
+    return QColor(pair[0 if dark else 1]) if pair else None
 
 
 def background_colour(kind: FlagKind) -> QColor | None:

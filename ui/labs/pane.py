@@ -11,31 +11,48 @@ make).
 from __future__ import annotations
 
 from reviewer_app.casefile import CaseFile, LabEntry
-from reviewer_app.labs.flowsheet import Analyte, Flowsheet, build_flowsheet
+from reviewer_app.errors import ReviewerError
+from reviewer_app.labs.flowsheet import Analyte, Flowsheet, LabValue, build_flowsheet
 from reviewer_app.labs.trend import trend_of
+from reviewer_app.opinion.evidence import Citation, CitationKind, add_citation
 from reviewer_app.vault import Vault
+from ui.figures import png_bytes
+from ui.labs.cite import (
+    LAB_PREFIX,
+    result_label,
+    result_view,
+    trend_label,
+    trend_ref,
+    trend_view,
+    x_range_of,
+)
 from ui.labs.models import (
     ANALYTE_ROLE,
+    VALUES_ROLE,
     FlowsheetFilter,
     LabsFlowsheetModel,
     LabsListModel,
     ListColumn,
     ListFilter,
 )
-from ui.labs.trend_plot import TrendPlot
+from ui.labs.trend_plot import TrendPlot, figure_caption, trend_figure
 from ui.operations import OpContext, Operations, Priority
 from ui.qt import (
     QAbstractItemView,
+    QAction,
     QButtonGroup,
     QCheckBox,
     QHBoxLayout,
     QHeaderView,
+    QImage,
     QItemSelectionModel,
     QLabel,
     QLineEdit,
+    QMenu,
     QModelIndex,
     QPainter,
     QPersistentModelIndex,
+    QSizePolicy,
     QSortFilterProxyModel,
     QSplitter,
     QStackedWidget,
@@ -50,11 +67,16 @@ from ui.qt import (
     Signal,
 )
 from ui.workspace.pane_header import PaneHeader
-from ui.workspace.shortcuts import add_shortcut
+from ui.workspace.shortcuts import add_shortcut, describe
 
 REF_PREFIX = "lab:"
 #: Rows measured around the visible ones when a view sizes its columns to content.
 FIT_ROWS = 40
+CITED_OTHER_CASE = "This citation belongs to another case: it is not shown here."
+CITED_GONE = (
+    "The cited {what} is no longer in this case (the case was updated since it was cited): {label}"
+)
+NOTHING_TO_CITE = "Select a result (or an analyte, to cite its trend) first."
 
 
 class _TintDelegate(QStyledItemDelegate):
@@ -98,12 +120,17 @@ class LabsPane(QWidget):
     pane_title = "Labs"
     #: The case id, once its results (or "no results") are on screen (bench/workspace_open).
     content_shown = Signal(str)
+    #: A result or trend was cited: the stored Citation (its case_id is the case it was
+    #: cited from, even if the pane shows another one by the time it arrives).
+    cite_requested = Signal(object)
 
     def __init__(self, ops: Operations, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("labsPane")
         self._ops = ops
         self._case_id: str | None = None
+        self._vault: Vault | None = None
+        self._pending_citation: Citation | None = None
         self._generation = 0  # which show_case a background result belongs to
         self._pending_ref: str | None = None
         self._loaded = False  # the shown case's flowsheet has arrived
@@ -145,6 +172,26 @@ class LabsPane(QWidget):
             )
         self.count_label = QLabel("")
         self.count_label.setObjectName("labsCount")
+        self.cite_action = QAction("❝ Cite", self)
+        self.cite_action.setObjectName("citeLabs")
+        self.cite_action.setToolTip(
+            "Cite in opinion: the selected result, or the trend shown (Ctrl+Shift+C)"
+        )
+        self.cite_action.triggered.connect(lambda _checked=False: self.cite())
+        self.cite_button = QToolButton()
+        self.cite_button.setDefaultAction(self.cite_action)
+        self.cite_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        cite_menu = QMenu(self.cite_button)
+        cite_menu.addAction("Cite the selected result", self.cite_result)
+        cite_menu.addAction("Cite the trend shown (with its plot)", self.cite_trend)
+        self.cite_button.setMenu(cite_menu)
+        # Never elided to "…": the filter field gives way first.
+        self.cite_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.cite_button.setMinimumWidth(self.cite_button.sizeHint().width())
+        self.cite_status = QLabel("")
+        self.cite_status.setObjectName("formMessage")
+        self.cite_status.setWordWrap(True)
+        self.cite_status.hide()
 
         # The flowsheet keeps the panels' order until a header is clicked (Qt's own
         # sorting would sort at once by its default column, descending).
@@ -164,15 +211,20 @@ class LabsPane(QWidget):
         self.stack.addWidget(self.empty_label)
         self.trend_plot = TrendPlot()
 
+        # Two rows: in a narrow dock one row cut "Abnormal only" and the view buttons
+        # down to "…". The count may shrink (its tooltip keeps the full text).
+        search = QHBoxLayout()
+        search.setContentsMargins(6, 2, 6, 0)
+        search.addWidget(self.filter_box, 1)
+        search.addWidget(self.abnormal_only)
         tools = QHBoxLayout()
-        tools.setContentsMargins(6, 2, 6, 2)
-        tools.addWidget(self.filter_box, 1)
-        tools.addWidget(self.abnormal_only)
-        tools.addSpacing(12)
+        tools.setContentsMargins(6, 0, 6, 2)
         tools.addWidget(self.flowsheet_button)
         tools.addWidget(self.list_button)
         tools.addSpacing(12)
-        tools.addWidget(self.count_label)
+        tools.addWidget(self.count_label, 1)
+        tools.addWidget(self.cite_button)
+        self.count_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.stack)
         splitter.addWidget(self.trend_plot)
@@ -182,7 +234,9 @@ class LabsPane(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.header)
+        layout.addLayout(search)
         layout.addLayout(tools)
+        layout.addWidget(self.cite_status)
         layout.addWidget(splitter, 1)
 
         self.filter_box.textChanged.connect(self._apply_filter)
@@ -200,6 +254,12 @@ class LabsPane(QWidget):
         add_shortcut(self, "Flowsheet or list (switch)", ["Ctrl+T"], self.toggle_view)
         add_shortcut(
             self, "Abnormal results only (on or off)", ["Ctrl+Shift+A"], self.abnormal_only.toggle
+        )
+        describe(
+            self.cite_action,
+            "Cite in the opinion (the selected result, or the trend)",
+            ["Ctrl+Shift+C"],
+            self,
         )
 
     def focus_filter(self) -> None:
@@ -220,17 +280,20 @@ class LabsPane(QWidget):
     def show_case(self, case: CaseFile, vault: Vault | None = None) -> None:
         """Show ``case``'s lab results (built off the UI thread), replacing everything.
 
-        ``vault`` is not used: lab results carry no payload bytes. The same case shown
-        again (new results after a sync) keeps the filter and the selected analyte."""
+        ``vault`` is where citations are stored (lab results carry no payload bytes).
+        The same case shown again (new results after a sync) keeps the filter and the
+        selected analyte."""
         same = case.case_id == self._case_id
         if same and self._loaded and case.labs == self._labs:
             # A sync that brought other parts of the case: the flowsheet, its sort and
             # scroll, stay exactly as they are.
             self.header.set_case(case)
+            self._vault = vault
             return
         kept = (self._selected_key, self.filter_box.text(), self.abnormal_only.isChecked())
         self._reset()
         self._case_id = case.case_id
+        self._vault = vault
         if same:
             self._restore = kept
         self.header.set_case(case)
@@ -255,6 +318,7 @@ class LabsPane(QWidget):
         """Show nothing of any patient (no case open, or the app locked)."""
         self._reset()
         self._case_id = None
+        self._vault = None
         self._labs = []
         self.header.clear()
         self.empty_label.setText("No case open")
@@ -338,6 +402,8 @@ class LabsPane(QWidget):
         # Everything of the previous case goes, including the filter the user typed.
         self._generation += 1
         self._pending_ref = None
+        self._pending_citation = None
+        self._say("")
         self._restore = None
         self._loaded = False
         self._selected_key = None
@@ -383,6 +449,9 @@ class LabsPane(QWidget):
         if self._pending_ref is not None:
             ref, self._pending_ref = self._pending_ref, None
             self.open_ref(ref)
+        if self._pending_citation is not None:
+            citation, self._pending_citation = self._pending_citation, None
+            self.open_citation(citation)
 
     def _failed(self, case_id: str, generation: int, error: BaseException) -> None:
         if case_id != self._case_id or generation != self._generation:
@@ -439,3 +508,185 @@ class LabsPane(QWidget):
             self.count_label.setText(f"{total} results")
         else:
             self.count_label.setText(f"{shown} of {total} results")
+        self.count_label.setToolTip(self.count_label.text())
+
+    # -- citations -------------------------------------------------------------------
+    def selected_result(self) -> tuple[Analyte, LabValue] | None:
+        """The one result selected: a list row, or a flowsheet cell holding one result."""
+        if not self._loaded:
+            return None
+        index = self._current_view().currentIndex()
+        if not index.isValid():
+            return None
+        analyte, values = index.data(ANALYTE_ROLE), index.data(VALUES_ROLE)
+        if isinstance(values, LabValue) and isinstance(analyte, Analyte):
+            return analyte, values
+        if isinstance(values, tuple) and len(values) == 1 and isinstance(analyte, Analyte):
+            return analyte, values[0]
+        return None
+
+    def cite(self) -> None:
+        """Cite the selected result; with an analyte (not one result) selected, its trend."""
+        if self.selected_result() is not None:
+            self.cite_result()
+        elif self.trend_plot.trend is not None:
+            self.cite_trend()
+        else:
+            self._say(NOTHING_TO_CITE)
+
+    def cite_result(self) -> None:
+        """Cite the selected result (value, unit, flag, range, date)."""
+        picked = self.selected_result()
+        if picked is None:
+            self._say("Select one result to cite (a value in the flowsheet, a row in the list).")
+            return
+        analyte, value = picked
+        mode = "list" if self.list_button.isChecked() else "flowsheet"
+        self._store(
+            CitationKind.LAB,
+            LAB_PREFIX + value.lab_id,
+            result_label(analyte, value),
+            result_view(analyte, value, mode),
+            None,
+        )
+
+    def cite_trend(self) -> None:
+        """Cite the trend shown over the dates shown, with its plot as the figure."""
+        trend = self.trend_plot.trend
+        if trend is None or not self.trend_plot.plot.isVisible():
+            self._say("Select an analyte to cite its trend.")
+            return
+        first, last = self.trend_plot.x_range()
+        label = trend_label(trend, first, last)
+        figure = trend_figure(trend, (first, last), figure_caption(trend, label))
+        self._store(
+            CitationKind.TREND,
+            trend_ref(trend.analyte),
+            label,
+            trend_view(trend, first, last),
+            figure,
+        )
+
+    def _store(
+        self,
+        kind: CitationKind,
+        ref: str,
+        label: str,
+        view: dict[str, object],
+        figure: QImage | None,
+    ) -> None:
+        vault, case_id = self._vault, self._case_id
+        if vault is None or case_id is None:
+            self._say(NOTHING_TO_CITE)
+            return
+
+        def work(_ctx: OpContext) -> Citation:
+            png = png_bytes(figure) if figure is not None else None
+            return add_citation(vault, case_id, kind, ref, label, view, png)
+
+        self._say("")
+        self._ops.run(
+            work,
+            success=lambda citation: self._cited(case_id, citation),
+            failure=lambda error: self._cite_failed(case_id, error),
+            label="labs: cite",
+        )
+
+    def _cited(self, case_id: str, citation: Citation) -> None:
+        if self._case_id == case_id:
+            self._say(f"Cited in the opinion: {citation.label}", problem=False)
+        self.cite_requested.emit(citation)
+
+    def _cite_failed(self, case_id: str, error: BaseException) -> None:
+        if not isinstance(error, ReviewerError):
+            self._ops.unhandled.emit(error)
+        if self._case_id == case_id:
+            detail = error.message if isinstance(error, ReviewerError) else ""
+            self._say(f"This could not be cited. {detail}".strip())
+
+    def open_citation(self, citation: Citation) -> None:
+        """Show exactly what was cited: the result selected (in the view it was cited
+        from), or the trend over the cited dates. A citation of another case, or of a
+        result the case no longer has, is not opened: the pane says why."""
+        self._say("")
+        if citation.kind not in (CitationKind.LAB, CitationKind.TREND):
+            return
+        if self._case_id is None or citation.case_id != self._case_id:
+            self._say(CITED_OTHER_CASE)
+            return
+        if not self._loaded:
+            self._pending_citation = citation  # done when the flowsheet arrives
+            return
+        if citation.kind is CitationKind.LAB:
+            self._open_result(citation)
+        else:
+            self._open_trend(citation)
+
+    def citation_message(self) -> str:
+        """What the pane says about citing or opening a citation ("" for nothing)."""
+        return self.cite_status.text()
+
+    def _open_result(self, citation: Citation) -> None:
+        sheet = self.flowsheet_model.flowsheet()
+        lab_id = citation.ref.removeprefix(LAB_PREFIX)
+        value = next((v for v in sheet.values() if v.lab_id == lab_id), None)
+        analyte = sheet.analyte(value.analyte_key) if value is not None else None
+        if value is None or analyte is None:
+            self._say(CITED_GONE.format(what="result", label=citation.label))
+            return
+        wanted = self.list_button if citation.view.get("mode") == "list" else None
+        (wanted or self.flowsheet_button).setChecked(True)
+        self.select_analyte(analyte.key)
+        index = self._result_index(analyte, value)
+        if index is None or not index.isValid():
+            return
+        view = self._current_view()
+        view.selectionModel().setCurrentIndex(
+            index,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
+        view.scrollTo(index)
+
+    def _result_index(self, analyte: Analyte, value: LabValue) -> QModelIndex | None:
+        if self.list_button.isChecked():
+            for row in range(self.list_proxy.rowCount()):
+                index = self.list_proxy.index(row, 0)
+                shown = index.data(VALUES_ROLE)
+                if isinstance(shown, LabValue) and shown.lab_id == value.lab_id:
+                    return index
+            return None
+        source_row = self.flowsheet_model.row_of(analyte.key)
+        if source_row is None:
+            return None
+        for column in range(self.flowsheet_model.FIXED_COLUMNS, self.flowsheet_model.columnCount()):
+            if self.flowsheet_model.draw_at(column) == value.effective:
+                source = self.flowsheet_model.index(source_row, column)
+                return self.flowsheet_proxy.mapFromSource(source)
+        return None
+
+    def _open_trend(self, citation: Citation) -> None:
+        sheet = self.flowsheet_model.flowsheet()
+        view = citation.view
+        analyte = sheet.analyte(str(view.get("analyte_key", "")))
+        if analyte is None:
+            code = citation.ref.removeprefix("trend:")
+            same = [a for a in sheet.find_code(code) if a.unit == view.get("unit")]
+            analyte = same[0] if same else None
+        if analyte is None:
+            self._say(CITED_GONE.format(what="trend", label=citation.label))
+            return
+        self.select_analyte(analyte.key)
+        span = x_range_of(view)
+        if span is not None:
+            self.trend_plot.set_x_range(*span)
+
+    def _say(self, text: str, *, problem: bool = True) -> None:
+        # A problem in the form-message colour; a confirmation muted.
+        name = "formMessage" if problem else "mutedLabel"
+        if self.cite_status.objectName() != name:
+            self.cite_status.setObjectName(name)
+            self.cite_status.style().unpolish(self.cite_status)
+            self.cite_status.style().polish(self.cite_status)
+        self.cite_status.setText(text)
+        self.cite_status.setVisible(bool(text))

@@ -17,10 +17,12 @@ from typing import Any
 
 from reviewer_app.casefile import CaseFile, RecordEntry
 from reviewer_app.errors import ReviewerError
+from reviewer_app.opinion.evidence import Citation, CitationKind, add_citation
 from reviewer_app.records import RecordDocument, SearchHit, open_record
 from ui.operations import Operation, Operations, Priority
 from ui.qt import (
     QAbstractItemView,
+    QAction,
     QApplication,
     QComboBox,
     QHBoxLayout,
@@ -38,13 +40,14 @@ from ui.qt import (
     QWidget,
     Signal,
 )
+from ui.records.cite import page_label, page_ref, page_view, parse_page_ref, state_of
 from ui.records.page_view import FIT_PAGE, FIT_WIDTH, PageView, ViewState, ZoomMode
 from ui.records.record_list import RECORD_ID_ROLE, SORT_ROLE, Column, RecordListModel
 from ui.records.renderer import PageRenderer
 from ui.records.search_bar import SearchBar
 from ui.records.thumbnails import ThumbnailModel, ThumbnailStrip
 from ui.workspace.pane_header import PaneHeader
-from ui.workspace.shortcuts import add_shortcut
+from ui.workspace.shortcuts import add_shortcut, describe
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,15 @@ REPAIRED_NOTICE = (
 #: Below this width the thumbnail strip hides.
 NARROW_WIDTH = 560
 ZOOM_CHOICES = ("Fit width", "Fit page", "50 %", "75 %", "100 %", "125 %", "150 %", "200 %")
+CITED_OTHER_CASE = "This citation belongs to another case: it is not shown here."
+CITED_RECORD_GONE = (
+    "The cited record is no longer in this case (the case was updated since it was cited): {label}"
+)
+CITED_FILE_CHANGED = (
+    "This record's file has changed since it was cited: check that page {page} still "
+    "shows what was cited ({label})."
+)
+NOTHING_TO_CITE = "Open a record first: its page on screen is what is cited."
 
 # (case_id, record_id, serial): what a background result must match to be shown.
 Token = tuple[str | None, str | None, int]
@@ -66,7 +78,8 @@ class RecordsPane(QWidget):
     """The Records of the Case the workspace shows."""
 
     pane_title = "Records"
-    #: Reserved for the opinion editor (cite a page); not emitted yet.
+    #: The page on screen was cited: the stored Citation (its case_id is the case it was
+    #: cited from, even if the pane shows another one by the time it arrives).
     cite_requested = Signal(object)
 
     def __init__(self, ops: Operations, parent: QWidget | None = None) -> None:
@@ -109,6 +122,10 @@ class RecordsPane(QWidget):
         self._notice.setObjectName("formMessage")
         self._notice.setWordWrap(True)
         self._notice.hide()
+        self.cite_status = QLabel("")
+        self.cite_status.setObjectName("formMessage")
+        self.cite_status.setWordWrap(True)
+        self.cite_status.hide()
         self._message_title = QLabel("")
         self._message_title.setObjectName("emptyTitle")
         self._message_detail = QLabel("")
@@ -184,6 +201,15 @@ class RecordsPane(QWidget):
         find.setToolTip("Find in record (Ctrl+F)")
         find.clicked.connect(self.open_search)
         tools.addWidget(find)
+        self.cite_action = QAction("❝ Cite", self)
+        self.cite_action.setObjectName("citeRecord")
+        self.cite_action.setToolTip("Cite in opinion: the page on screen (Ctrl+Shift+C)")
+        self.cite_action.triggered.connect(lambda _checked=False: self.cite())
+        cite = QToolButton()
+        cite.setDefaultAction(self.cite_action)
+        # Never elided to "…": the zoom box gives way first.
+        cite.setMinimumWidth(cite.sizeHint().width())
+        tools.addWidget(cite)
         self._tools = QWidget()
         self._tools.setLayout(tools)
 
@@ -205,6 +231,7 @@ class RecordsPane(QWidget):
         reader_layout.addWidget(self._tools)
         reader_layout.addWidget(self.search_bar)
         reader_layout.addWidget(self._notice)
+        reader_layout.addWidget(self.cite_status)
         reader_layout.addWidget(self._stack, 1)
 
         # The list above the pages, not beside them: the pane often gets a third of the
@@ -251,6 +278,7 @@ class RecordsPane(QWidget):
         add("Actual size (100 %)", ["Ctrl+0"], lambda: self.set_zoom(100.0))
         add("Rotate pages clockwise", ["R"], self.rotate)
         add("Copy the selected text", [QKeySequence.StandardKey.Copy], self.copy_selection)
+        describe(self.cite_action, "Cite the page on screen in the opinion", ["Ctrl+Shift+C"], self)
 
     # --- CasePane -------------------------------------------------------------------------
 
@@ -562,6 +590,7 @@ class RecordsPane(QWidget):
         self._vault = None
         self._pending_page = None
         self._pending_state = None
+        self._say("")
         self.header.clear()
         self.records.clear()
 
@@ -675,3 +704,84 @@ class RecordsPane(QWidget):
         text = self.view.selected_text()
         if text:
             QApplication.clipboard().setText(text)
+
+    # --- citations ------------------------------------------------------------------------
+
+    def cite(self) -> None:
+        """Cite the page on screen (stored off the UI thread); emits ``cite_requested``
+        with the Citation once it is in the vault."""
+        case, vault, record_id = self._case, self._vault, self._record_id
+        entry = self._entry(record_id) if record_id else None
+        document = self.renderer.document
+        if case is None or vault is None or entry is None or document is None:
+            self._say(NOTHING_TO_CITE)
+            return
+        page = self.view.current_page()
+        state = self.view.view_state()
+        ref = page_ref(entry.record_id, page)
+        label = page_label(entry, page, document.page_count)
+        view = page_view(entry, page, state, self.view.zoom_percent())
+        case_id = case.case_id
+
+        def work(_ctx: Any) -> Citation:
+            return add_citation(vault, case_id, CitationKind.PAGE, ref, label, view)
+
+        self._say("")
+        self._ops.run(
+            work,
+            success=lambda citation: self._cited(case_id, citation),
+            failure=lambda error: self._cite_failed(case_id, error),
+            label="records: cite",
+        )
+
+    def _cited(self, case_id: str, citation: Citation) -> None:
+        if self.case_id() == case_id:
+            self._say(f"Cited in the opinion: {citation.label}", problem=False)
+        self.cite_requested.emit(citation)
+
+    def _cite_failed(self, case_id: str, error: BaseException) -> None:
+        if not isinstance(error, ReviewerError):
+            self._ops.unhandled.emit(error)
+        if self.case_id() == case_id:
+            detail = error.message if isinstance(error, ReviewerError) else ""
+            self._say(f"The page could not be cited. {detail}".strip())
+
+    def open_citation(self, citation: Citation) -> None:
+        """Open the cited Record at the cited page, zoom and rotation. A citation of
+        another case, or of a Record the case no longer has, is not opened: the pane
+        says why."""
+        self._say("")
+        if citation.kind is not CitationKind.PAGE:
+            return
+        if self._case is None or citation.case_id != self._case.case_id:
+            self._say(CITED_OTHER_CASE)
+            return
+        parsed = parse_page_ref(citation.ref)
+        entry = self._entry(parsed[0]) if parsed is not None else None
+        if parsed is None or entry is None:
+            self._say(CITED_RECORD_GONE.format(label=citation.label))
+            return
+        record_id, page = parsed
+        state = state_of(citation.view, page)
+        if citation.view.get("object_id") not in (None, entry.object_id):
+            self._say(CITED_FILE_CHANGED.format(page=page, label=citation.label))
+        if record_id == self._record_id and self.renderer.document is not None:
+            self.view.restore_state(state)
+            self._thumb_model.set_rotation(self.view.rotation())
+            self._on_zoom_changed(self.view.zoom_percent())
+            return
+        self.open_record(record_id, state=state)
+
+    def citation_message(self) -> str:
+        """What the pane says about citing or opening a citation ("" for nothing)."""
+        return self.cite_status.text()
+
+    def _say(self, text: str, *, problem: bool = True) -> None:
+        # A problem in the form-message colour; a confirmation muted.
+        name = "formMessage" if problem else "mutedLabel"
+        if self.cite_status.objectName() != name:
+            self.cite_status.setObjectName(name)
+            self.cite_status.style().unpolish(self.cite_status)
+            self.cite_status.style().polish(self.cite_status)
+        self.cite_status.setText(text)
+        self.cite_status.setVisible(bool(text))

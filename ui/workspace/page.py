@@ -9,6 +9,11 @@ worklist can never leave a pane on the wrong patient.
 The panes live in dock widgets of an inner QMainWindow (see docs/architecture.md,
 "Workspace"): the user can resize, rearrange, tab, float and maximise them (double-click
 a title), and the layout is kept in QSettings.
+
+The opinion editor (a pane titled "Opinion") docks on the right, beside the panes, and
+follows the case with them. Citations travel through the workspace: a pane's
+``cite_requested`` goes into the editor, a click on a citation in the editor reopens
+the cited view in the pane of its kind (``open_citation``).
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ from ui.qt import (
 from ui.workspace.banner import PatientBanner
 from ui.workspace.help_overlay import HelpOverlay
 from ui.workspace.pane_header import PaneHeader
-from ui.workspace.panes import pane_for_ref
+from ui.workspace.panes import OPINION_TITLE, pane_for_citation, pane_for_ref
 from ui.workspace.questions import QuestionsPanel
 from ui.workspace.shortcuts import keys_text
 from ui.workspace.shortcuts import shortcut_rows as actions_of
@@ -54,10 +59,11 @@ from ui.workspace.timeline import TimelinePanel
 log = logging.getLogger(__name__)
 
 #: Bump when the docks change: a layout saved for other docks is not restored.
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 _STATE_KEY = f"workspace/docks-{LAYOUT_VERSION}"
 LOADING_TEXT = "Opening case…"
 MIN_PANE_WIDTH = 240
+MIN_OPINION_WIDTH = 380
 #: While a sync streams change notices, the case shown is read again at most this often.
 REFRESH_INTERVAL_MS = 2000
 
@@ -101,13 +107,18 @@ class WorkspacePage(QWidget):
         self._maximised: QDockWidget | None = None
         self._state_before_max: QByteArray | None = None
         self.refresh_interval_ms = REFRESH_INTERVAL_MS
+        #: The top-level window whose closing saves the opinion (see eventFilter).
+        self._watched_window: QWidget | None = None
         self._refreshing: Operation | None = None
         self._last_refresh = -float("inf")
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.timeout.connect(self.refresh)
 
-        self.panes = list(panes)
+        panes = list(panes)
+        #: The opinion editor, if the panes hold one (it is docked apart, see module).
+        self.opinion: Any = next((p for p in panes if p.pane_title == OPINION_TITLE), None)
+        self.panes = [p for p in panes if p is not self.opinion]
         self.banner = PatientBanner()
         self.questions = QuestionsPanel()
         self.timeline = TimelinePanel()
@@ -123,8 +134,9 @@ class WorkspacePage(QWidget):
             | QMainWindow.DockOption.AllowTabbedDocks
         )
         self.docks: dict[str, QDockWidget] = {}
-        for widget in [*self.panes, self.questions, self.timeline]:
+        for widget in [*self._case_views(), self.questions, self.timeline]:
             self._add_dock(widget)
+        self._connect_citations()
         for pane in self.panes:
             imported = getattr(pane, "imported", None)
             if imported is not None:
@@ -169,6 +181,20 @@ class WorkspacePage(QWidget):
             dock.setTitleBarWidget(header)
         self.docks[title] = dock
 
+    def _case_views(self) -> list[Any]:
+        """The panes and the opinion editor: every view that shows the case's data."""
+        return [*self.panes, *([self.opinion] if self.opinion is not None else [])]
+
+    def _connect_citations(self) -> None:
+        if self.opinion is None:
+            return
+        self.opinion.citation_activated.connect(self.open_citation)
+        for pane in self.panes:
+            # Panes gain "Cite" with the opinion issue; one without it is simply skipped.
+            cite_requested = getattr(pane, "cite_requested", None)
+            if cite_requested is not None:
+                cite_requested.connect(self.opinion.insert_citation)
+
     def _arrange_default(self) -> None:
         host = self.docks_host
         panes = [self.docks[str(p.pane_title)] for p in self.panes]
@@ -181,6 +207,12 @@ class WorkspacePage(QWidget):
         host.splitDockWidget(
             self.docks["Timeline"], self.docks["Questions"], Qt.Orientation.Horizontal
         )
+        if self.opinion is not None:
+            # Full height on the right: the specialist writes while looking at the panes
+            # (the right area owns both right corners, beside the top and bottom areas).
+            host.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+            host.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+            host.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.docks[OPINION_TITLE])
         self._size_docks()
 
     def _size_docks(self) -> None:
@@ -189,6 +221,13 @@ class WorkspacePage(QWidget):
         panes = [self.docks[str(p.pane_title)] for p in self.panes]
         width = max(host.width(), 900)
         height = max(host.height(), 500)
+        if self.opinion is not None:
+            # The opinion takes 30 % (a readable line of prose), the panes the rest.
+            opinion_width = max(width * 3 // 10, MIN_OPINION_WIDTH)
+            host.resizeDocks(
+                [self.docks[OPINION_TITLE]], [opinion_width], Qt.Orientation.Horizontal
+            )
+            width -= opinion_width
         if panes:
             weights = [3, 3, 4][: len(panes)] if len(panes) == 3 else [1] * len(panes)
             total = sum(weights)
@@ -258,7 +297,7 @@ class WorkspacePage(QWidget):
                 lambda p=pane: self.focus_pane(p),
                 f"Go to the {str(pane.pane_title).lower()} pane",
             )
-            for n, pane in enumerate([*self.panes, self.questions, self.timeline], start=1)
+            for n, pane in enumerate([*self._case_views(), self.questions, self.timeline], start=1)
         ]
         self.maximise_action = self._action(
             "Maximise pane",
@@ -282,7 +321,7 @@ class WorkspacePage(QWidget):
         rows = [(keys_text(a), str(a.data())) for a in self.actions() if a.shortcuts()]
         rows.append(("Ctrl+L", "Lock Reviewer now"))
         groups = [("Workspace", rows)]
-        for pane in self.panes:
+        for pane in self._case_views():
             pane_rows = actions_of(pane)
             if pane_rows:
                 groups.append((str(pane.pane_title), pane_rows))
@@ -349,7 +388,7 @@ class WorkspacePage(QWidget):
         self.questions.show_case(case)
         self.timeline.show_case(case)
         failures: list[BaseException] = []
-        for pane in self.panes:
+        for pane in self._case_views():
             try:
                 pane.show_case(case, self._vault)
             except Exception as error:  # one broken pane must not keep the others empty
@@ -449,7 +488,7 @@ class WorkspacePage(QWidget):
         self.banner.show_case(case)
         self.questions.show_case(case)
         self.timeline.show_case(case)
-        for pane in self.panes:
+        for pane in self._case_views():
             try:
                 pane.show_case(case, self._vault)
             except Exception as error:  # one broken pane must not keep the others stale
@@ -493,12 +532,35 @@ class WorkspacePage(QWidget):
         dock.raise_()
         pane.open_ref(ref)
 
+    def open_citation(self, citation: Any) -> None:
+        """Reopen the cited view in the pane of its kind, and bring that pane forward."""
+        shown = self._shown
+        if shown is None or citation.case_id != shown.case_id:
+            return  # a citation of another case never opens under this banner
+        pane = pane_for_citation(self.panes, citation)
+        open_citation = getattr(pane, "open_citation", None)
+        if pane is None or open_citation is None:
+            return
+        dock = self.docks[str(pane.pane_title)]
+        if self._maximised is not None and self._maximised is not dock:
+            self.restore_panes()
+        dock.show()
+        dock.raise_()
+        open_citation(citation)
+
+    def flush_opinion(self) -> Any:
+        """Save what is typed in the opinion now (before quitting): the writer's future,
+        or None when nothing was unsaved."""
+        return None if self.opinion is None else self.opinion.flush()
+
     def _clear_views(self) -> None:
         self._shown = None
         self.banner.clear()
         self.questions.clear()
         self.timeline.clear()
-        for pane in self.panes:
+        # The opinion first: clearing it saves what was typed, under the case it was
+        # typed for, before anything else moves.
+        for pane in reversed(self._case_views()):
             pane.clear()
 
     def clear(self) -> None:
@@ -570,6 +632,9 @@ class WorkspacePage(QWidget):
                 dock.show()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Close and watched is self._watched_window:
+            # The window closes (quit): what was typed goes to the vault first.
+            self.flush_opinion()
         if event.type() == QEvent.Type.MouseButtonDblClick:
             dock = self._dock_of_title(watched, event)
             if dock is not None:
@@ -619,6 +684,10 @@ class WorkspacePage(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        window = self.window()
+        if self.opinion is not None and window is not self and window is not self._watched_window:
+            self._watched_window = window
+            window.installEventFilter(self)
         if not self._sized:
             # Sizes need the real geometry: apply the default proportions once shown.
             self._sized = True

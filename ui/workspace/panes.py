@@ -38,6 +38,10 @@ class CasePane(Protocol):
 
 #: The prefix of the refs each pane opens, by pane title.
 REF_PREFIXES = {"record": "Records", "lab": "Labs", "series": "Imaging"}
+#: The pane that reopens each kind of citation (reviewer_app.opinion.evidence.CitationKind).
+CITATION_PANES = {"page": "Records", "lab": "Labs", "trend": "Labs", "key_image": "Imaging"}
+#: The title of the opinion editor's dock (it follows the case like a pane).
+OPINION_TITLE = "Opinion"
 
 
 def pane_for_ref(panes: list[Any], ref: str) -> Any | None:
@@ -46,10 +50,18 @@ def pane_for_ref(panes: list[Any], ref: str) -> Any | None:
     return next((pane for pane in panes if pane.pane_title == title), None)
 
 
+def pane_for_citation(panes: list[Any], citation: Any) -> Any | None:
+    """The pane that reopens ``citation`` (by its kind), or None."""
+    title = CITATION_PANES.get(str(citation.kind))
+    return next((pane for pane in panes if pane.pane_title == title), None)
+
+
 def default_panes(ops: Operations) -> list[Any]:
-    """The production panes, left to right: records, labs, imaging."""
+    """The production panes, left to right: records, labs, imaging; then the opinion
+    editor (the workspace docks it beside them, see ``OPINION_TITLE``)."""
     from ui.imaging.pane import ImagingPane
     from ui.labs.pane import LabsPane
+    from ui.opinion import OpinionEditor
     from ui.records.pane import RecordsPane
 
-    return [RecordsPane(ops), LabsPane(ops), ImagingPane(ops)]
+    return [RecordsPane(ops), LabsPane(ops), ImagingPane(ops), OpinionEditor(ops)]

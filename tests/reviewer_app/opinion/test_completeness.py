@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reviewer_app.opinion.completeness import REQUIRED, Finding, check, plain_text
-from reviewer_app.opinion.drafts import OpinionDraft, Section, Verdict
+from reviewer_app.opinion.drafts import DraftKind, OpinionDraft, Section, Verdict
 
 QUESTIONS = ["Is it cancer?", "Do I need surgery?", "Can I keep working?"]
 # Qt's QTextEdit.toHtml() of an empty document: markup, a style sheet, no text.
@@ -72,3 +72,22 @@ def test_words_that_merely_contain_placeholder_letters_are_fine() -> None:
     styled = '<html><head><style>.TODO { }</style></head><body><p class="XXX">ok</p></body></html>'
     assert plain_text(styled) == "ok"
     assert check(_complete().with_section(Section.CASE_SUMMARY, styled), QUESTIONS) == []
+
+
+def test_an_addendum_needs_its_body_and_nothing_of_the_opinion() -> None:
+    assert check(OpinionDraft({Section.ADDENDUM: EMPTY_EDITOR}), QUESTIONS) == [
+        Finding("The addendum is empty.", section=Section.ADDENDUM)
+    ]
+    assert check(OpinionDraft({Section.ADDENDUM: "<p>Dose: [[x]]</p>"}), QUESTIONS) == [
+        Finding("The addendum still has a placeholder.", section=Section.ADDENDUM)
+    ]
+    assert check(OpinionDraft({Section.ADDENDUM: "<p>Correction.</p>"}), QUESTIONS) == []
+    # Said explicitly, an empty draft is an empty addendum, not an empty opinion.
+    assert check(OpinionDraft(), QUESTIONS, DraftKind.ADDENDUM) == [
+        Finding("The addendum is empty.", section=Section.ADDENDUM)
+    ]
+    # An opinion is checked as one even if it holds addendum text by mistake.
+    stray = OpinionDraft({Section.ADDENDUM: "<p>x</p>", Section.CASE_SUMMARY: "<p>y</p>"})
+    assert Finding(
+        "Recommended treatment and alternatives is empty.", section=Section.TREATMENT
+    ) in check(stray, [])

@@ -4,6 +4,7 @@ and the records-reviewed list filled from the case."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace as dc_replace
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,20 @@ def test_records_reviewed_lists_each_record_and_lab_set_with_its_date() -> None:
         "<li>CT Abdomen (2026-10-11)</li>"
         "<li>Referral note (undated)</li></ul>"
     )
+
+
+def test_records_reviewed_lists_a_lab_panel_once_with_its_sets_and_dates() -> None:
+    case = _case()
+    first = case.labs[0]
+    later = [
+        dc_replace(first, lab_id=f"l{n}", effective=first.effective + dt.timedelta(days=30 * n))
+        for n in (1, 2)
+    ]
+    # Two results of one draw are one set.
+    same_draw = dc_replace(first, lab_id="l9", code="4544-3", name="Hematocrit")
+    listing = records_reviewed_html(dc_replace(case, labs=[first, *later, same_draw]))
+    assert listing.count("Laboratory: CBC") == 1
+    assert "<li>Laboratory: CBC, 3 sets (2026-10-05 to 2026-12-04)</li>" in listing
 
 
 def test_records_reviewed_fills_only_an_empty_section() -> None:

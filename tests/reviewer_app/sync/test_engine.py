@@ -161,3 +161,35 @@ def test_a_list_that_breaks_later_keeps_what_was_stored(
         ("DocumentReference", "MalformedServerData"),
         ("ImagingStudy", "MalformedServerData"),
     }
+
+
+def _referrals(server: RunningServer) -> dict[str, str | None]:
+    """Each owned Task's ServiceRequest id (Task.focus), read from the server's store."""
+    referrals: dict[str, str | None] = {}
+    for task in server.app.store.all("Task"):
+        if task.get("owner", {}).get("reference") == "Practitioner/spec-1":
+            focus = task.get("focus", {}).get("reference")
+            referrals[task["id"]] = focus.removeprefix("ServiceRequest/") if focus else None
+    return referrals
+
+
+def test_a_synced_case_keeps_its_referral_and_follows_a_changed_task(
+    server: RunningServer, vault: Vault, session: PlatformSession
+) -> None:
+    expected = _referrals(server)
+    assert expected and all(expected.values())
+    with SyncEngine(vault, session) as engine:
+        assert engine.run().state == "complete"
+    rows = vault.read().execute("SELECT case_id, referral_id FROM case_sync").fetchall()
+    assert dict(rows) == expected
+
+    # The platform drops one Task's focus: the next sync clears the stored referral.
+    case_id = sorted(expected)[0]
+    task = copy.deepcopy(server.app.store.get("Task", case_id))
+    assert task is not None
+    del task["focus"]
+    server.app.store.put(task)
+    with SyncEngine(vault, session) as engine:
+        assert engine.run().state == "complete"
+    rows = vault.read().execute("SELECT case_id, referral_id FROM case_sync").fetchall()
+    assert dict(rows) == {**expected, case_id: None}

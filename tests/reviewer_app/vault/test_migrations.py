@@ -159,6 +159,78 @@ def _check_v4(conn: Connection) -> None:
     conn.execute("ROLLBACK")
 
 
+def _seed_v4_work(conn: Connection) -> None:
+    """v4 drafts: one whose opinion is already in the outbox, one still being written."""
+    conn.execute(
+        "INSERT INTO drafts (draft_id, case_id, sections, version, updated_at)"
+        " VALUES ('c1', 'c1', '{}', 3, 't1'), ('c2', 'c2', '{\"a\": 1}', 1, 't2')"
+    )
+    conn.execute(
+        "INSERT INTO draft_versions (case_id, version, saved_at, body)"
+        " VALUES ('c1', 3, 't1', '{}'), ('c2', 1, 't2', 'x')"
+    )
+    conn.execute(
+        "INSERT INTO outbox (item_id, case_id, kind, state, opinion_id, created_at)"
+        " VALUES ('o1', 'c1', 'opinion', 'uploaded', 'urn:uuid:1', 't1')"
+    )
+
+
+def _check_v5(conn: Connection) -> None:
+    tables = _tables(conn)
+    assert tables["opinion_citations"] == [
+        "citation_id",
+        "case_id",
+        "kind",
+        "ref",
+        "label",
+        "view",
+        "image_object_id",
+        "created_at",
+    ]
+    assert {"kind", "state", "item_id", "created_at"} <= set(tables["drafts"])
+    assert "draft_id" in tables["draft_versions"]
+    assert "relates_to" in tables["outbox"]
+    # The draft whose opinion was queued is that opinion's (signed); the other stays open.
+    assert conn.execute(
+        "SELECT draft_id, kind, state, item_id, sections, version FROM drafts ORDER BY draft_id"
+    ).fetchall() == [
+        ("c1", "opinion", "signed", "o1", "{}", 3),
+        ("c2", "opinion", "open", None, '{"a": 1}', 1),
+    ]
+    assert conn.execute(
+        "SELECT case_id, version, draft_id FROM draft_versions ORDER BY case_id"
+    ).fetchall() == [("c1", 3, "c1"), ("c2", 1, "c2")]
+    conn.execute("BEGIN")
+    # A case has at most one open draft.
+    conn.execute("INSERT INTO drafts (draft_id, case_id, kind) VALUES ('a1', 'c1', 'addendum')")
+    with pytest.raises(Exception, match="UNIQUE"):
+        conn.execute("INSERT INTO drafts (draft_id, case_id, kind) VALUES ('a2', 'c1', 'addendum')")
+    with pytest.raises(Exception, match="CHECK"):
+        conn.execute("INSERT INTO drafts (draft_id, case_id, kind) VALUES ('x', 'c3', 'memo')")
+    with pytest.raises(Exception, match="CHECK"):
+        conn.execute("INSERT INTO drafts (draft_id, case_id, state) VALUES ('x', 'c3', 'gone')")
+    with pytest.raises(Exception, match="CHECK"):
+        conn.execute(
+            "INSERT INTO opinion_citations VALUES ('i', 'c1', 'photo', 'r', 'l', '{}', NULL, 't')"
+        )
+    conn.execute("ROLLBACK")
+
+
+def _seed_v5_sync(conn: Connection) -> None:
+    """A case synced before v6, which must keep its row and gain an empty referral."""
+    conn.execute(
+        "INSERT INTO case_sync (case_id, patient_id, task_version, metadata_state)"
+        " VALUES ('c1', 'p1', '3', 'done')"
+    )
+
+
+def _check_v6(conn: Connection) -> None:
+    assert "referral_id" in _tables(conn)["case_sync"]
+    assert conn.execute(
+        "SELECT case_id, patient_id, task_version, metadata_state, referral_id FROM case_sync"
+    ).fetchall() == [("c1", "p1", "3", "done", None)]
+
+
 @dataclass(frozen=True)
 class Case:
     seed: Callable[[Connection], None]
@@ -171,6 +243,8 @@ CASES: dict[int, Case] = {
     2: Case(seed=_seed_v1_work, check=_check_v2),
     3: Case(seed=_seed_v2_sync, check=_check_v3),
     4: Case(seed=_seed_v3_work, check=_check_v4),
+    5: Case(seed=_seed_v4_work, check=_check_v5),
+    6: Case(seed=_seed_v5_sync, check=_check_v6),
 }
 
 

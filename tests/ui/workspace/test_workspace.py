@@ -48,7 +48,11 @@ def _assert_everything_shows(workspace: WorkspacePage, case: CaseFile) -> None:
     assert workspace.timeline.case_id() == case.case_id
     expected = f"{case.patient.name} · {case.display_key}"
     headers = _headers(workspace)
-    assert len(headers) == 5  # three panes, questions, timeline
+    opinion = workspace.opinion
+    if opinion is not None:
+        assert opinion.case_id() == case.case_id
+    # three panes, questions, timeline (and the opinion editor with the real panes)
+    assert len(headers) == 5 + (opinion is not None)
     assert set(headers) == {expected}
 
 
@@ -341,9 +345,9 @@ def test_help_overlay_lists_every_pane_shortcut_grouped_by_pane(
     qtbot.keyClick(workspace, Qt.Key.Key_F1)
     assert workspace.help.isVisible()
     groups = dict(workspace.help.groups())
-    assert list(groups) == ["Workspace", "Records", "Labs", "Imaging"]
+    assert list(groups) == ["Workspace", "Records", "Labs", "Imaging", "Opinion"]
     shown = visible_texts(workspace.help)
-    for pane in workspace.panes:
+    for pane in [*workspace.panes, workspace.opinion]:
         listed = groups[pane.pane_title]
         keyed = [a for a in pane.findChildren(QAction) if a.shortcuts()]
         assert len(listed) == len(keyed) > 2, pane.pane_title
@@ -355,6 +359,7 @@ def test_help_overlay_lists_every_pane_shortcut_grouped_by_pane(
     expected = {
         "Records": ["Find in the record", "Zoom in", "Zoom out", "Rotate pages clockwise"],
         "Labs": ["Filter the analytes", "Flowsheet or list", "Abnormal results only"],
+        "Opinion": ["Bold", "Italic", "Bulleted list", "Numbered list", "Insert a table"],
         "Imaging": [
             "Next slice",
             "Previous slice",

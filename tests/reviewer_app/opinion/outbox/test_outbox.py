@@ -185,7 +185,14 @@ def test_a_failing_platform_leaves_the_opinion_queued_and_counts_attempts(
 def test_the_bundle_follows_the_contract(
     vault: Vault, session: PlatformSession, case_id: str, pdf: bytes
 ) -> None:
-    item = outbox.queue_opinion(vault, case_id, pdf, signed_at=SIGNED_AT, referral_id="sr-1")
+    # The referral answered is the one the sync recorded for the case (Task.focus).
+    (referral,) = (
+        vault.read()
+        .execute("SELECT referral_id FROM case_sync WHERE case_id = ?", (case_id,))
+        .fetchone()
+    )
+    assert referral
+    item = outbox.queue_opinion(vault, case_id, pdf, signed_at=SIGNED_AT)
     bundle = outbox.build_bundle(vault, item.item_id, "spec-1")
     # The same on every retry.
     assert json.dumps(outbox.build_bundle(vault, item.item_id, "spec-1")) == json.dumps(bundle)
@@ -197,7 +204,7 @@ def test_the_bundle_follows_the_contract(
     assert document["resource"]["type"]["coding"][0]["code"] == "11488-4"
     assert document["resource"]["context"]["related"] == [
         {"reference": f"Task/{case_id}"},
-        {"reference": "ServiceRequest/sr-1"},
+        {"reference": f"ServiceRequest/{referral}"},
     ]
     assert provenance["resource"]["target"] == [{"reference": item.opinion_id}]
     assert provenance["resource"]["signature"][0]["when"] == "2026-11-29T18:01:55Z"
