@@ -269,6 +269,14 @@ class SyncEngine:
     def _send_opinions(self, practitioner: str) -> None:
         # Signed opinions in the outbox go with each sync; one that cannot go now stays
         # queued (or is marked conflict/rejected for the user) and never fails the sync.
+        # Imported here: sealing needs pyHanko, half a second to import, and most syncs
+        # have nothing to seal.
+        from reviewer_app.opinion import seal
+
+        try:
+            seal.seal_queued(self.vault, self.remote.session)
+        except ReviewerError as exc:
+            log.warning("signed opinions not sealed: %s", type(exc).__name__)
         try:
             outbox.drain(self.vault, self.remote.fhir, practitioner, retry=self.remote.retry)
         except ReviewerError as exc:

@@ -199,6 +199,12 @@ def _v6_referral(conn: Connection) -> None:
 
 
 #: Forward migrations; index i upgrades version i to i + 1. Append only.
+def _v7_sealed(conn: Connection) -> None:
+    """When the platform's timestamp and revocation data were added to a signed document
+    in the outbox (NULL: not yet, or the platform offers none)."""
+    conn.execute("ALTER TABLE outbox ADD COLUMN sealed_at TEXT")
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial,
     _v2_sync,
@@ -206,6 +212,7 @@ MIGRATIONS: list[Migration] = [
     _v4_opinion,
     _v5_evidence_and_addenda,
     _v6_referral,
+    _v7_sealed,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -231,6 +231,21 @@ def _check_v6(conn: Connection) -> None:
     ).fetchall() == [("c1", "p1", "3", "done", None)]
 
 
+def _seed_v6_outbox(conn: Connection) -> None:
+    """An opinion queued before v7: kept, not sealed yet."""
+    conn.execute(
+        "INSERT INTO outbox (item_id, case_id, kind, object_id, state, attempts) "
+        "VALUES ('o1', 'c1', 'opinion', 'obj', 'queued', 0)"
+    )
+
+
+def _check_v7(conn: Connection) -> None:
+    assert "sealed_at" in _tables(conn)["outbox"]
+    assert conn.execute("SELECT item_id, state, sealed_at FROM outbox").fetchall() == [
+        ("o1", "queued", None)
+    ]
+
+
 @dataclass(frozen=True)
 class Case:
     seed: Callable[[Connection], None]
@@ -245,6 +260,7 @@ CASES: dict[int, Case] = {
     4: Case(seed=_seed_v3_work, check=_check_v4),
     5: Case(seed=_seed_v4_work, check=_check_v5),
     6: Case(seed=_seed_v5_sync, check=_check_v6),
+    7: Case(seed=_seed_v6_outbox, check=_check_v7),
 }
 
 

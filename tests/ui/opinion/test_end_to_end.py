@@ -148,7 +148,7 @@ def test_write_cite_reopen_sign_export_and_send_one_opinion(
         citation.citation_id
     ]
 
-    # The next sync sends it; the platform holds exactly one copy, byte for byte.
+    # The next sync seals and sends it; the platform holds exactly one copy.
     run = sync(vault, platform)
     assert run.state == "complete", run.errors
     (sent,) = outbox.items(vault, case_id)
@@ -161,4 +161,7 @@ def test_write_cite_reopen_sign_export_and_send_one_opinion(
         if {"system": "urn:ietf:rfc:3986", "value": item.opinion_id} in d.get("identifier", [])
     ]
     assert len(mine) == 1
-    assert mine[0]["content"][0]["attachment"]["size"] == len(signed)
+    # Sealed on the way (timestamp and CRL appended): the signed bytes come first.
+    sealed = outbox.signed_pdf(vault, item.item_id)
+    assert sealed.startswith(signed) and sealed != signed
+    assert mine[0]["content"][0]["attachment"]["size"] == len(sealed)
