@@ -80,6 +80,9 @@ class Referral:
     reason: str
     clinical_questions: tuple[str, ...]
     requester: str | None
+    #: What the referring doctor adds after the question (``note[1:]``): context, not a
+    #: question of its own.
+    background: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

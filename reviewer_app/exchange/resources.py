@@ -304,7 +304,8 @@ def _retention_days(f: _Fields) -> int:
 
 
 def parse_referral(resource: Any) -> Referral:
-    """A ServiceRequest: reason for referral and the clinical questions (one per note)."""
+    """A ServiceRequest: reason for referral, the clinical question(s) (``note[0]``) and
+    the background the referring doctor adds (further notes; docs/exchange.md)."""
     f = _Fields(resource, "ServiceRequest")
     reasons = [
         _concept_text(f, c, "reasonCode") for c in f.objects(f.data.get("reasonCode"), "reasonCode")
@@ -314,10 +315,11 @@ def parse_referral(resource: Any) -> Referral:
     return Referral(
         referral_id=f.id(),
         reason="; ".join(r for r in reasons if r),
-        clinical_questions=tuple(q for q in questions if q),
+        clinical_questions=tuple(q for q in questions[:1] if q),
         requester=f.text(requester.get("display"), "requester.display") or None
         if requester
         else None,
+        background=tuple(b for b in questions[1:] if b),
     )
 
 

@@ -191,9 +191,10 @@ def save_metadata(vault: Vault, meta: CaseMetadata) -> list[str]:
         )
         clinical = list(meta.referral.clinical_questions) if meta.referral else []
         conn.execute("DELETE FROM case_questions WHERE case_id = ?", (case_id,))
-        questions = [("clinical", q) for q in clinical[:1]]
+        questions = [("clinical", q) for q in clinical]
+        # The background reads with the reason for referral (it is not a question).
         questions += [("reason", meta.referral.reason)] if meta.referral else []
-        questions += [("clinical", q) for q in clinical[1:]]
+        questions += [("reason", b) for b in meta.referral.background] if meta.referral else []
         questions += [("patient", q) for q in task.patient_questions]
         counters: dict[str, int] = {}
         for kind, text in questions:

@@ -50,6 +50,9 @@ def test_a_case_holds_what_the_vault_holds_for_it(synced: SyncedCopy) -> None:
         ]
         assert all(r.object_id for r in case.records), "the fixture synced every record"
         assert case.clinical_questions and case.patient_questions
+        # One question per referral; the background after it reads with the reason.
+        assert len(case.clinical_questions) == 1
+        assert len(case.reasons) == 2
 
 
 def _years(born: date | None, on: date) -> int:

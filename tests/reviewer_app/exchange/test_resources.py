@@ -141,11 +141,17 @@ def test_referral() -> None:
             "id": "sr-1",
             "requester": {"reference": "Practitioner/ref-1", "display": "Dr Referrer"},
             "reasonCode": [{"text": "Suspected recurrence"}],
-            "note": [{"text": "Progression?"}, {"text": "Second-line chemo?"}],
+            "note": [
+                {"text": "Progression? Second-line chemo?"},
+                {"text": "CEA rising since May."},
+                {"text": "Declined surgery in 2025."},
+            ],
         }
     )
     assert referral.reason == "Suspected recurrence"
-    assert referral.clinical_questions == ("Progression?", "Second-line chemo?")
+    # note[0] holds the question(s); the notes after it are background (docs/exchange.md).
+    assert referral.clinical_questions == ("Progression? Second-line chemo?",)
+    assert referral.background == ("CEA rising since May.", "Declined surgery in 2025.")
     assert referral.requester == "Dr Referrer"
     with pytest.raises(MalformedServerData, match=r"note\.text"):
         resources.parse_referral(
