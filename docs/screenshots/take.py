@@ -5,8 +5,9 @@
 It starts the reference server, syncs its cases into a throwaway memory-key vault,
 enrolls a demo signing certificate, and then walks what the user guide describes:
 worklist, workspace, citing a key image, the opinion editor, signing, the worklist's
-opinion states and the exported letter. Each screen is grabbed from its widget (no
-window manager needed) into docs/screenshots/. Look at every one before committing.
+opinion states, the signed letter, each pane on its own and the lock screen. Each screen
+is grabbed from its widget (no window manager needed) into docs/screenshots/. Look at
+every one before committing.
 """
 
 from __future__ import annotations
@@ -199,6 +200,25 @@ def main() -> None:
         settle(app, 1.5)
         save(window.signing.dialog, "signing-certificate.png")
         window.signing.dialog.reject()
+
+        # Each pane on its own (maximised), the labs with the trend of a frequent test.
+        window.open_case(case_id)
+        wait(app, "case again", lambda: shown.count(case_id) >= 2)
+        labs = next(p for p in workspace.panes if p.pane_title == "Labs")
+        wait(app, "lab table", lambda: labs.flowsheet_proxy.rowCount() > 0)
+        settle(app, 1.0)
+        codes = [lab.code for lab in case.labs]
+        labs.open_ref(f"lab:{max(set(codes), key=codes.count)}")
+        for title in ("Records", "Labs", "Imaging"):
+            dock = workspace.docks[title]
+            workspace.toggle_maximise(dock)
+            settle(app, 1.5)
+            save(window, f"{title.lower()}-pane.png")
+            workspace.toggle_maximise(dock)
+
+        window.lock("requested")
+        settle(app)
+        save(window, "lock-screen.png")
     finally:
         shell.shutdown()
         server.stop()
