@@ -60,8 +60,10 @@ def palette(theme: Theme) -> QPalette:
 
 
 def stylesheet(theme: Theme) -> str:
-    """The QSS text of ``theme``."""
-    return (THEMES_DIR / f"{theme.value}.qss").read_text(encoding="utf-8")
+    """The QSS text of ``theme`` (``@ICONS@`` stands for the icons folder: QSS resolves
+    a relative ``url()`` against the working directory, not the file)."""
+    text = (THEMES_DIR / f"{theme.value}.qss").read_text(encoding="utf-8")
+    return text.replace("@ICONS@", (RESOURCES / "icons").as_posix())
 
 
 def apply(app: QApplication, theme: Theme) -> None:
