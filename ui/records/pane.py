@@ -261,7 +261,9 @@ class RecordsPane(QWidget):
         # In a narrow pane the pages need every pixel; the thumbnails come back with room.
         self.thumbnails.setVisible(self.width() >= NARROW_WIDTH)
         self._zoom_label.setVisible(self.width() >= NARROW_WIDTH * 2 / 3)
-        # The title column takes what the others leave: keep the type column modest.
+        # The title column takes what the others leave: keep the type column modest, and
+        # in a narrow pane leave it out (the title names the document; it was cut to "t").
+        self.record_table.setColumnHidden(Column.TYPE, self.width() < NARROW_WIDTH)
         width = max(80, min(170, self.width() // 4))
         self.record_table.horizontalHeader().resizeSection(Column.TYPE, width)
 

@@ -520,3 +520,14 @@ def test_a_record_the_sync_brings_opens_where_the_reader_waits_for_it(
     pane.show_case(letters["bruno"], vault)
     wait_open(qtbot, pane)
     assert pane.current_record_id() == letters["bruno"].records[0].record_id
+
+
+def test_a_narrow_pane_gives_the_title_the_room_of_the_type(qtbot: Any, pane: RecordsPane) -> None:
+    table = pane.record_table
+    pane.resize(330, 700)
+    qtbot.waitUntil(lambda: table.isColumnHidden(Column.TYPE))
+    # Date and pages take what they need; the title has the rest, not a letter.
+    assert table.columnWidth(Column.TITLE) > 100
+    pane.resize(1000, 700)
+    qtbot.waitUntil(lambda: not table.isColumnHidden(Column.TYPE))
+    assert table.columnWidth(Column.TYPE) >= 80
