@@ -55,9 +55,9 @@ NO_MATCH_DETAIL = "Check the spelling, or clear the filter to see every case."
 
 
 def load_opinion_states(vault: Any) -> dict[str, Any]:
-    """Each case's opinion state (``finalize.opinion_states``: one query; off the UI
+    """Each case's opinion state (``states.opinion_states``: one query; off the UI
     thread)."""
-    from reviewer_app.opinion.finalize import opinion_states
+    from reviewer_app.opinion.states import opinion_states
 
     return opinion_states(vault)
 

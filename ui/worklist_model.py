@@ -139,7 +139,7 @@ class WorklistModel(QAbstractTableModel):
         opinions: Mapping[str, Any] | None = None,
     ) -> None:
         """Replace the rows, their offline state and their opinions' states
-        (``finalize.OpinionState`` by case id); a full reset: the view keeps its sort and
+        (``states.OpinionState`` by case id); a full reset: the view keeps its sort and
         filter."""
         self.beginResetModel()
         self._cases = list(cases)

@@ -558,7 +558,7 @@ def _upload_one(
             found = fhir.find_opinion(opinion_id)
             if found is None:
                 return None
-            return Receipt(f"DocumentReference/{found}", None, _now())
+            return Receipt(f"DocumentReference/{found}", None, now_stamp())
         return _receipt(answer)
 
     try:
@@ -588,7 +588,7 @@ def _receipt(answer: dict[str, Any]) -> Receipt:
     if match is None:
         raise MalformedServerData("Bundle", "entry.response.location", "no DocumentReference")
     version = match.group(2)
-    return Receipt(f"DocumentReference/{match.group(1)}", version, _now())
+    return Receipt(f"DocumentReference/{match.group(1)}", version, now_stamp())
 
 
 def _record_failure(
@@ -625,7 +625,7 @@ def _finish(
                 error,
                 message,
                 None if receipt is None else json.dumps(asdict(receipt)),
-                _now(),
+                now_stamp(),
                 item_id,
             ),
         )
@@ -638,7 +638,8 @@ def _finish(
     vault.write_sync(write)
 
 
-def _now() -> str:
+def now_stamp() -> str:
+    """The current UTC time as the outbox stores it (``2026-11-29T14:02:31Z``)."""
     return _stamp(dt.datetime.now(dt.UTC))
 
 

@@ -15,7 +15,6 @@ only for opinions that have not been sent yet.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 
@@ -24,7 +23,7 @@ from reviewer_app.exchange import PlatformSession
 from reviewer_app.exchange.http import make_client
 from reviewer_app.opinion.enrollment import discover_pki
 from reviewer_app.opinion.keys import SigningKeyStore
-from reviewer_app.opinion.outbox import PDF_KIND, signed_pdf
+from reviewer_app.opinion.outbox import PDF_KIND, now_stamp, signed_pdf
 from reviewer_app.opinion.signing import HttpTimeStamper, add_timestamp_and_revocation, fetch_crl
 from reviewer_app.vault import Vault
 from reviewer_app.vault.database import Connection
@@ -80,7 +79,7 @@ def seal_queued(vault: Vault, session: PlatformSession) -> list[str]:
 def _replace(vault: Vault, item_id: str, old_object: str, sealed: bytes) -> bool:
     """Put the sealed file in place of the signed one, if the item is still unsent."""
     ref = vault.objects.put(sealed, kind=PDF_KIND)
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    now = now_stamp()
 
     def write(conn: Connection) -> bool:
         # Only while nobody sent it meanwhile: what the platform may have received must

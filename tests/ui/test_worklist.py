@@ -204,7 +204,7 @@ def test_clear_drops_every_row_and_the_filter_text(
 
 
 def _opinion(case_id: str, stage: str, detail: str = "", addenda: int = 0) -> Any:
-    from reviewer_app.opinion.finalize import OpinionState
+    from reviewer_app.opinion.states import OpinionState
 
     return OpinionState(case_id, stage, detail, addenda)
 

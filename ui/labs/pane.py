@@ -359,14 +359,18 @@ class LabsPane(QWidget):
             index = self._proxy_index(key)
         self._plot(analyte)
         if index is not None and index.isValid():
-            view = self._current_view()
-            view.selectionModel().setCurrentIndex(
-                index,
-                QItemSelectionModel.SelectionFlag.ClearAndSelect
-                | QItemSelectionModel.SelectionFlag.Rows,
-            )
-            view.scrollTo(index)
+            self._select_row(index)
         return True
+
+    def _select_row(self, index: QModelIndex) -> None:
+        """Make ``index`` (of the view shown) the current, selected row, scrolled to."""
+        view = self._current_view()
+        view.selectionModel().setCurrentIndex(
+            index,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
+        view.scrollTo(index)
 
     def selected_analyte(self) -> Analyte | None:
         """The analyte whose trend is shown."""
@@ -640,13 +644,7 @@ class LabsPane(QWidget):
         index = self._result_index(analyte, value)
         if index is None or not index.isValid():
             return
-        view = self._current_view()
-        view.selectionModel().setCurrentIndex(
-            index,
-            QItemSelectionModel.SelectionFlag.ClearAndSelect
-            | QItemSelectionModel.SelectionFlag.Rows,
-        )
-        view.scrollTo(index)
+        self._select_row(index)
 
     def _result_index(self, analyte: Analyte, value: LabValue) -> QModelIndex | None:
         if self.list_button.isChecked():

@@ -1,7 +1,7 @@
 """How the worklist speaks about an opinion on its way, and what to do when it stopped.
 
 :func:`opinion_text`, :func:`opinion_tooltip` and :func:`opinion_rank` turn a
-``finalize.OpinionState`` into the worklist's Opinion column. :class:`OpinionProblemDialog`
+``states.OpinionState`` into the worklist's Opinion column. :class:`OpinionProblemDialog`
 says what happened to an opinion in conflict or rejected, that it is kept unchanged, and
 what to do: after a conflict, review the case and "Send again" (same opinion identifier,
 so the platform still gets it at most once); after a rejection, export it and contact the

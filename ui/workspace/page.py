@@ -525,11 +525,7 @@ class WorkspacePage(QWidget):
         pane = pane_for_ref(self.panes, ref)
         if pane is None or self._shown is None:
             return
-        dock = self.docks[str(pane.pane_title)]
-        if self._maximised is not None and self._maximised is not dock:
-            self.restore_panes()
-        dock.show()
-        dock.raise_()
+        self._bring_forward(pane)
         pane.open_ref(ref)
 
     def open_citation(self, citation: Any) -> None:
@@ -541,12 +537,16 @@ class WorkspacePage(QWidget):
         open_citation = getattr(pane, "open_citation", None)
         if pane is None or open_citation is None:
             return
+        self._bring_forward(pane)
+        open_citation(citation)
+
+    def _bring_forward(self, pane: Any) -> None:
+        """Show ``pane``'s dock on top (leaving another pane's maximised view)."""
         dock = self.docks[str(pane.pane_title)]
         if self._maximised is not None and self._maximised is not dock:
             self.restore_panes()
         dock.show()
         dock.raise_()
-        open_citation(citation)
 
     def flush_opinion(self) -> Any:
         """Save what is typed in the opinion now (before quitting): the writer's future,

@@ -10,8 +10,8 @@ from demo_server.server import RunningServer
 from reviewer_app.exchange import PlatformSession
 from reviewer_app.opinion import outbox
 from reviewer_app.opinion.drafts import OpinionDraft, Section, save_draft, start_addendum
-from reviewer_app.opinion.finalize import OpinionState, opinion_states
 from reviewer_app.opinion.outbox import CONFLICT_MESSAGE
+from reviewer_app.opinion.states import OpinionState, opinion_states
 from reviewer_app.vault import Vault
 from tests.reviewer_app.opinion.helpers import opinion_pdf
 from tests.reviewer_app.opinion.outbox.test_outbox import _fault, _refresh, _transaction_path
