@@ -68,7 +68,8 @@ def register(subparsers: Any) -> None:
         description=(
             "Open the profile and check it: the database structure (quick_check), the "
             "authentication of every encrypted database page (cipher_integrity_check), "
-            "and that every encrypted file decrypts and matches its checksum. Prints a "
+            "and that every encrypted file decrypts, authenticates and matches its recorded size "
+            "and checksum. Prints a "
             "verdict; exits 0 when healthy, 2 when something is damaged."
         ),
     )

@@ -57,7 +57,6 @@ import hashlib
 import io
 import os
 import struct
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,8 +112,8 @@ class ObjectInfo:
 
     #: Plaintext size in bytes.
     size: int
-    #: SHA-256 of the plaintext, lower-case hex.
-    sha256: str
+    #: SHA-256 of the plaintext, lower-case hex; None when the writer was told to skip it.
+    sha256: str | None
 
 
 def new_object_key() -> bytes:
@@ -130,45 +129,74 @@ def write_object(
     data: bytes | Iterable[bytes],
     *,
     chunk_size: int = CHUNK_SIZE,
+    checksum: bool = True,
 ) -> ObjectInfo:
     """Encrypt ``data`` into the object file ``dest``, atomically.
 
     The file is built in ``tmp_dir`` (which must be on the same filesystem as ``dest``),
     fsynced and renamed into place, so ``dest`` never holds a half-written object. Missing
     parent folders are created 0700. ``data`` may be one bytes value or an iterable of
-    pieces of any size (e.g. an HTTP response stream).
+    pieces of any size (e.g. an HTTP response stream). ``checksum=False`` skips the
+    plaintext SHA-256 (:attr:`ObjectInfo.sha256` is then None): GCM already authenticates
+    every chunk, and the bulk of a study's instances have no use for the digest.
     """
-    _ensure_dir(tmp_dir)
-    _ensure_dir(dest.parent)
     cipher = _ChunkCipher(key, object_id, _pack_header(chunk_size))
-    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=".object-", suffix=".tmp")
-    tmp_path = Path(tmp_name)
+    fd, tmp_name = _create_temp(tmp_dir, object_id)
     try:
         if isinstance(data, bytes | bytearray | memoryview):
             try:
-                info = _seal_whole(cipher, memoryview(data).cast("B"), fd)
+                info = _seal_whole(cipher, memoryview(data).cast("B"), fd, checksum)
                 os.fsync(fd)
             finally:
                 os.close(fd)
         else:
             with os.fdopen(fd, "wb") as f:
-                sealer = _Sealer(cipher, f, start_index=0, sync_each_chunk=False)
+                sealer = _Sealer(cipher, f, start_index=0, sync_each_chunk=False, checksum=checksum)
                 f.write(cipher.header)
                 for piece in data:
                     sealer.append(piece)
                 info = sealer.finish()
                 f.flush()
                 os.fsync(f.fileno())
-        _chmod(tmp_path, _FILE_MODE)
-        os.replace(tmp_path, dest)
+        try:
+            os.replace(tmp_name, dest)
+        except FileNotFoundError:
+            # The first object under a new prefix: make its folder (cheaper than
+            # checking for it before every write).
+            _ensure_dir(dest.parent)
+            os.replace(tmp_name, dest)
     except BaseException:
-        tmp_path.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
         raise
     fsync_dir(dest.parent)
     return info
 
 
-def _seal_whole(cipher: _ChunkCipher, plain: memoryview, fd: int) -> ObjectInfo:
+def _create_temp(tmp_dir: Path, object_id: str) -> tuple[int, str]:
+    """Create a new private temp file for an object; return its descriptor and path.
+
+    Named from the object id plus a random part, so two writers never share one, and
+    opened with O_EXCL (which refuses a symlink planted under that name)."""
+    name = os.path.join(tmp_dir, f".object-{object_id}-{os.urandom(6).hex()}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    flags |= getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(name, flags, _FILE_MODE)
+    except FileNotFoundError:
+        _ensure_dir(tmp_dir)
+        fd = os.open(name, flags, _FILE_MODE)
+    if os.name != "nt":
+        try:
+            os.fchmod(fd, _FILE_MODE)  # exactly 0600, whatever the umask
+        except BaseException:
+            os.close(fd)
+            os.unlink(name)
+            raise
+    return fd, name
+
+
+def _seal_whole(cipher: _ChunkCipher, plain: memoryview, fd: int, checksum: bool) -> ObjectInfo:
     """Write a whole plaintext held in memory as an object file (header included) to ``fd``.
 
     The same chunks :class:`_Sealer` makes, sealed straight from the caller's buffer:
@@ -188,7 +216,7 @@ def _seal_whole(cipher: _ChunkCipher, plain: memoryview, fd: int) -> ObjectInfo:
         pending += (nonce, sealed)
         _write_all(fd, pending)
         pending = []
-    return ObjectInfo(size, hashlib.sha256(plain).hexdigest())
+    return ObjectInfo(size, hashlib.sha256(plain).hexdigest() if checksum else None)
 
 
 def _write_all(fd: int, pieces: list[bytes | memoryview]) -> None:
@@ -574,20 +602,24 @@ class _Sealer:
         start_index: int,
         sync_each_chunk: bool,
         digest: hashlib._Hash | None = None,
+        checksum: bool = True,
     ) -> None:
         self._cipher = cipher
         self._f = f
         self._sync = sync_each_chunk
         self.chunk_size = cipher.chunk_size
         self.index = start_index
-        self._digest = digest if digest is not None else hashlib.sha256()
+        if digest is None and checksum:
+            digest = hashlib.sha256()
+        self._digest = digest
         self._tail = bytearray()
         self._out = bytearray(self.chunk_size + CHUNK_OVERHEAD)
         self.size = start_index * self.chunk_size
 
     def append(self, data: bytes | bytearray | memoryview) -> None:
         view = memoryview(data).cast("B")
-        self._digest.update(view)
+        if self._digest is not None:
+            self._digest.update(view)
         self.size += len(view)
         cs = self.chunk_size
         if self._tail:
@@ -609,7 +641,7 @@ class _Sealer:
         with memoryview(self._tail) as tail:
             self._f.write(self._cipher.seal_into(self.index, True, tail, self._out))
         self._tail.clear()
-        return ObjectInfo(self.size, self._digest.hexdigest())
+        return ObjectInfo(self.size, self._digest.hexdigest() if self._digest else None)
 
     def _write(self, plain: bytes | memoryview) -> None:
         self._f.write(self._cipher.seal_into(self.index, False, plain, self._out))

@@ -32,6 +32,7 @@ from reviewer_app.vault.objects import (
 
 OBJECT_ID = "3f1c0a9e5b7d4e2f8a6c1b0d9e8f7a6b"
 OTHER_ID = "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d"
+THIRD_ID = "0123456789abcdef0123456789abcdef"
 # Tamper tests use small chunks: the format is the same, the files are tiny.
 SMALL = 1024
 
@@ -84,6 +85,32 @@ def test_round_trip(size: int, key: bytes, dirs: tuple[Path, Path]) -> None:
         min(CHUNK_SIZE, size - i) for i in range(0, size, CHUNK_SIZE)
     ]
     assert reader.verify() == info
+
+
+@pytest.mark.parametrize("pieces", [False, True], ids=["bytes", "pieces"])
+def test_without_checksum_only_the_digest_is_left_out(
+    pieces: bool, key: bytes, dirs: tuple[Path, Path]
+) -> None:
+    objects, tmp = dirs
+    data = payload(2 * CHUNK_SIZE + 5)
+    dest = dest_for(objects)
+    source = iter([data[:1000], data[1000:]]) if pieces else data
+    info = write_object(dest, tmp, OBJECT_ID, key, source, checksum=False)
+    assert info == ObjectInfo(len(data), None)
+    # Same file format, same authentication: a reader cannot tell the difference.
+    reader = ObjectReader(dest, key, OBJECT_ID)
+    assert reader.read_all() == data
+    assert reader.verify() == ObjectInfo(len(data), sha(data))
+
+
+def test_write_makes_missing_folders_and_leaves_no_temp_file(key: bytes, tmp_path: Path) -> None:
+    # Neither tmp/ nor the object's prefix folder exists yet.
+    objects, tmp = tmp_path / "objects", tmp_path / "tmp"
+    write_object(dest_for(objects), tmp, OBJECT_ID, key, b"first")
+    write_object(dest_for(objects, OTHER_ID), tmp, OTHER_ID, key, b"second")
+    assert ObjectReader(dest_for(objects), key, OBJECT_ID).read_all() == b"first"
+    assert ObjectReader(dest_for(objects, OTHER_ID), key, OTHER_ID).read_all() == b"second"
+    assert list(tmp.iterdir()) == []
 
 
 def test_write_accepts_pieces_of_any_size(key: bytes, dirs: tuple[Path, Path]) -> None:
@@ -610,6 +637,10 @@ def test_file_and_folder_modes(key: bytes, tmp_path: Path) -> None:
     old = os.umask(0)  # a permissive umask must not leak into the vault
     try:
         write_object(dest_for(objects), tmp, OBJECT_ID, key, b"x" * 5000)
+        # A umask that takes the owner's own bits does not either.
+        os.umask(0o277)
+        write_object(dest_for(objects, THIRD_ID), tmp, THIRD_ID, key, b"z" * 10)
+        os.umask(0)
         partial = tmp_path / "partial" / "ab" / OTHER_ID
         writer = PartialWriter(partial, key, OTHER_ID, chunk_size=SMALL)
         writer.append(b"y" * 3000)
@@ -620,7 +651,7 @@ def test_file_and_folder_modes(key: bytes, tmp_path: Path) -> None:
     assert partial_mode == 0o600
     for path in [objects, objects / OBJECT_ID[:2], objects / OTHER_ID[:2], tmp, partial.parent]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
-    for object_id in (OBJECT_ID, OTHER_ID):
+    for object_id in (OBJECT_ID, OTHER_ID, THIRD_ID):
         assert stat.S_IMODE(dest_for(objects, object_id).stat().st_mode) == 0o600
 
 
@@ -634,6 +665,22 @@ def test_failed_write_leaves_nothing_behind(key: bytes, dirs: tuple[Path, Path])
     dest = dest_for(objects)
     with pytest.raises(ConnectionError):
         write_object(dest, tmp, OBJECT_ID, key, dropped_download(), chunk_size=SMALL)
+    assert not dest.exists()
+    assert list(tmp.iterdir()) == []
+
+
+def test_failed_write_from_memory_leaves_nothing_behind(
+    key: bytes, dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    objects, tmp = dirs
+
+    def disk_gone(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", disk_gone)
+    dest = dest_for(objects)
+    with pytest.raises(OSError, match="Input/output"):
+        write_object(dest, tmp, OBJECT_ID, key, payload(3 * SMALL), checksum=False)
     assert not dest.exists()
     assert list(tmp.iterdir()) == []
 
