@@ -30,6 +30,7 @@ from reviewer_app.errors import (
     VersionConflict,
 )
 from reviewer_app.exchange.http import (
+    READ_BYTES,
     HttpSettings,
     RetryPolicy,
     check_server_url,
@@ -136,6 +137,21 @@ def test_private_ca_bundle_is_trusted_and_nothing_else(tmp_path: Path) -> None:
             translate_errors(),
         ):
             client.get(url)
+
+
+def test_bodies_are_read_in_pieces_larger_than_httpcores_64_kib() -> None:
+    body = bytes(range(256)) * (8 * 4096)  # 8 MiB
+    with serve() as server:
+        server.route("/big", Answer(body=body))
+        with (
+            make_client(HttpSettings()) as client,
+            client.stream("GET", server.base + "/big") as response,
+        ):
+            time.sleep(0.3)  # let the socket fill: a read then takes what is there
+            pieces = [len(piece) for piece in response.iter_raw()]
+    assert sum(pieces) == len(body)
+    assert max(pieces) > 64 * 1024
+    assert max(pieces) <= READ_BYTES
 
 
 def test_unreadable_ca_bundle(tmp_path: Path) -> None:
