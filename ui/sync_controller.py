@@ -421,6 +421,7 @@ class SyncController(QObject):
                 bytes_total=progress.bytes_total,
                 rate=progress.rate,
                 eta=progress.eta,
+                bytes_estimated=progress.bytes_estimated,
             ),
         )
         if progress.bytes_total > 0:

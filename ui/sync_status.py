@@ -81,11 +81,17 @@ def progress_text(
     bytes_total: int,
     rate: float,
     eta: float | None,
+    bytes_estimated: bool = False,
 ) -> str:
-    """'Syncing 3/12 cases · 142 MB of 610 MB · 24 MB/s · 20 s left'."""
+    """'Syncing 3/12 cases · 142 MB of 610 MB · 24 MB/s · 20 s left'; "of about 610 MB"
+    when the total counts images at their average size so far, and "142 MB so far"
+    (no end promised) before any image has come to estimate from."""
     parts = [f"Syncing {cases_done}/{cases_total} cases"]
     if bytes_total > 0:
-        parts.append(f"{size_text(bytes_done)} of {size_text(bytes_total)}")
+        about = "about " if bytes_estimated else ""
+        parts.append(f"{size_text(bytes_done)} of {about}{size_text(bytes_total)}")
+    elif bytes_done > 0:
+        parts.append(f"{size_text(bytes_done)} so far")
     if rate > 0:
         parts.append(f"{size_text(rate)}/s")
     if eta is not None and bytes_total > 0:

@@ -3,11 +3,11 @@
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/take.py
 
 It starts the reference server, syncs its cases into a throwaway memory-key vault,
-enrolls a demo signing certificate, and then walks what the user guide describes:
-worklist, workspace, citing a key image, the opinion editor, signing, the worklist's
-opinion states, the signed letter, each pane on its own and the lock screen. Each screen
-is grabbed from its widget (no window manager needed) into docs/screenshots/. Look at
-every one before committing.
+enrolls a demo signing certificate, and then walks what the user guide describes: the
+first-run welcome, a sync half-way, worklist, workspace, citing a key image, the opinion
+editor, signing, the worklist's opinion states, the signed letter, each pane on its own
+and the lock screen. Each screen is grabbed from its widget (no window manager needed)
+into docs/screenshots/. Look at every one before committing.
 """
 
 from __future__ import annotations
@@ -47,6 +47,26 @@ def save(widget: object, name: str) -> None:
     print(f"wrote docs/screenshots/{name}")
 
 
+def first_run(app: object, shell: object) -> None:
+    """The welcome dialog of a first start, passphrase typed, on a desktop with a keyring."""
+    from reviewer_app.vault import Profile
+    from ui.first_run import FirstRunDialog
+
+    dialog = FirstRunDialog(
+        shell.ops,  # type: ignore[attr-defined]
+        shell.icon,  # type: ignore[attr-defined]
+        lambda passphrase: None,
+        keyring_available=True,
+        profile_folder=str(Profile.default().root),
+    )
+    dialog.show()
+    dialog.passphrase.setText(PASSPHRASE)
+    dialog.repeat.setText(PASSPHRASE)
+    settle(app, 0.3)
+    save(dialog, "first-run.png")
+    dialog.reject()
+
+
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="reviewer-shots-"))
     from ui.qt import QSettings
@@ -54,6 +74,7 @@ def main() -> None:
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
 
+    from demo_server.faults import Fault
     from demo_server.server import start
     from reviewer_app.exchange import MemoryTokenStore, PlatformSession
     from reviewer_app.opinion import outbox
@@ -64,7 +85,7 @@ def main() -> None:
     from ui.demo_platform import demo_browser, enroll_signer
     from ui.imaging.pane import ImagingPane
     from ui.opinion.sign_dialog import SignDialog
-    from ui.qt import QTextCursor
+    from ui.qt import QProgressBar, QTextCursor
     from ui.settings import app_settings
     from ui.sync_controller import PlatformConfig
 
@@ -79,8 +100,10 @@ def main() -> None:
         with PlatformSession(server.fhir_base, store) as platform:
             platform.sign_in(open_browser=demo_browser, timeout=30)
             enroll_signer(platform, vault, PASSPHRASE)
+        first_run(app, shell)
         shell.sync.configure(PlatformConfig(server.fhir_base), store=store)
         shell._use_vault(vault, sync=False)
+        shell._set_profile_name(vault.profile.root)
         window = shell.window
         window.resize(1600, 960)
         window.show()
@@ -88,7 +111,14 @@ def main() -> None:
         window.start_unlocked()
         reports: list[object] = []
         shell.sync.finished.connect(reports.append)
+        # Slow every answer down a little, so that the sync can be caught half-way.
+        server.app.faults.add(Fault(latency_ms=150))
         shell.sync.start()
+        bar = window.findChild(QProgressBar, "syncProgress")
+        wait(app, "sync progress", lambda: bar.maximum() > 0 and bar.value() > bar.maximum() // 3)
+        settle(app, 0.3)
+        save(window, "sync-progress.png")
+        server.app.faults.clear()
         wait(app, "sync", lambda: bool(reports), 300)
         wait(app, "worklist", lambda: len(window.worklist_order()) >= 4)
 

@@ -92,8 +92,10 @@ class TerminalProgress:
         if isinstance(event, PhaseStarted):
             self._say(f"{event.phase.name.lower()}: {event.items} to fetch")
         elif isinstance(event, Progress):
-            total = max(event.bytes_total, 1)
-            percent = min(100, event.bytes_done * 100 // total)
+            if event.bytes_total > 0:
+                percent = min(100, event.bytes_done * 100 // event.bytes_total)
+            else:  # the images' sizes are not known yet: count items
+                percent = event.items_done * 100 // max(event.items_total, 1)
             if percent // 5 != self._last_percent // 5:
                 self._last_percent = percent
                 eta = f", about {event.eta:.0f} s left" if event.eta is not None else ""

@@ -228,10 +228,17 @@ class SyncEngine:
             local.retry_failed(vault)
             self._remaining = local.pending_by_case(vault)
             self._case_items = dict(self._remaining)
-            for phase in (Phase.DOCUMENTS, Phase.IMAGING):
+            # Both phases' items are counted before either starts, so that the progress
+            # line's totals and time left cover the images from the start.
+            pending = {
+                phase: local.pending_items(vault, phase, self._cases)
+                for phase in (Phase.DOCUMENTS, Phase.IMAGING)
+            }
+            self._count_items([item for items in pending.values() for item in items])
+            for phase, items in pending.items():
                 if self._stopped():
                     break
-                self._transfer_phase(phase)
+                self._transfer_phase(phase, items)
                 self._report_cases()
         if self._stopped():
             self._report_cases()
@@ -379,8 +386,7 @@ class SyncEngine:
 
     # --- payloads -----------------------------------------------------------------------
 
-    def _transfer_phase(self, phase: Phase) -> None:
-        items = local.pending_items(self.vault, phase, self._cases)
+    def _count_items(self, items: list[WorkItem]) -> None:
         with self._lock:
             self._items_total += len(items)
             for item in items:
@@ -388,6 +394,8 @@ class SyncEngine:
                     self._bytes_total += item.bytes_expected
                 else:
                     self._unknown_sizes += 1
+
+    def _transfer_phase(self, phase: Phase, items: list[WorkItem]) -> None:
         self.on_event(PhaseStarted(phase, len(items)))
         jobs: list[WorkItem | SeriesJob] = (
             series.plan(self.vault, items) if phase is Phase.IMAGING else list(items)
@@ -595,12 +603,15 @@ class SyncEngine:
     def _progress(self) -> None:
         with self._lock:
             elapsed = max(self._monotonic() - self._started, 1e-6)
-            average = self._instance_bytes / self._instances_done if self._instances_done else 0
-            total = self._bytes_total + int(average * max(self._unknown_sizes, 0))
-            total += self._instance_bytes
+            unknown = max(self._unknown_sizes, 0)
+            if unknown and not self._instances_done:
+                total = 0  # nothing to estimate the images from yet (see Progress)
+            else:
+                average = self._instance_bytes / self._instances_done if unknown else 0
+                total = self._bytes_total + int(average * unknown) + self._instance_bytes
             rate = self._fetched / elapsed
             remaining = max(total - self._bytes_done, 0)
-            eta = remaining / rate if rate > 0 else None
+            eta = remaining / rate if rate > 0 and total else None
             waiting = sum(1 for left in self._remaining.values() if left > 0)
             event = Progress(
                 cases_done=len(self._cases) - waiting,
@@ -611,6 +622,7 @@ class SyncEngine:
                 bytes_total=total,
                 rate=rate,
                 eta=eta,
+                bytes_estimated=unknown > 0,
             )
         self.on_event(event)
 

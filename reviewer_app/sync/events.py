@@ -76,7 +76,12 @@ class CaseProgress:
 
 @dataclass(frozen=True)
 class Progress:
-    """Overall progress for the progress bar. ``rate`` in bytes/s, ``eta`` in seconds."""
+    """Overall progress for the progress bar. ``rate`` in bytes/s, ``eta`` in seconds.
+
+    The platform gives no size for a DICOM instance before it arrives, so while some are
+    still to come ``bytes_total`` counts them at the average size of those that came
+    (``bytes_estimated`` is then True), and is 0 (unknown, with no ``eta``) until the
+    first one has: a total of the documents alone would promise an end long before it."""
 
     cases_done: int
     cases_total: int
@@ -86,6 +91,7 @@ class Progress:
     bytes_total: int
     rate: float
     eta: float | None
+    bytes_estimated: bool = False
 
 
 @dataclass(frozen=True)

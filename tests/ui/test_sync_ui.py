@@ -99,6 +99,23 @@ def test_progress_line_and_case_texts_read_like_the_spec() -> None:
     assert progress_text(0, 5, bytes_done=0, bytes_total=0, rate=0, eta=None) == (
         "Syncing 0/5 cases"
     )
+    # Images still to come: their sizes are estimated, or not known at all yet.
+    assert (
+        progress_text(
+            1,
+            5,
+            bytes_done=9_000_000,
+            bytes_total=90_000_000,
+            rate=3e6,
+            eta=27,
+            bytes_estimated=True,
+        )
+        == "Syncing 1/5 cases · 9 MB of about 90 MB · 3 MB/s · 27 s left"
+    )
+    assert (
+        progress_text(0, 5, bytes_done=2_000_000, bytes_total=0, rate=6e5, eta=None)
+        == "Syncing 0/5 cases · 2 MB so far · 600 kB/s"
+    )
     assert size_text(1_200_000_000) == "1.2 GB"
     ready = CaseSyncStatus(complete=True, metadata_done=True, bytes_on_disk=1_230_000_000)
     assert sync_text(ready) == "Ready offline ✓ 1.2 GB"

@@ -96,6 +96,19 @@ def test_progress_events_cover_cases_items_bytes_rate_and_eta(
     assert all(p.rate > 0 for p in progress)
     assert last.eta == 0
     assert [p.bytes_done for p in progress] == sorted(p.bytes_done for p in progress)
+    # Until an image has come, the images' sizes are unknown: no total and no time left
+    # (a total of the documents alone would promise an end long before it); after, the
+    # total counts the images still to come at their average size so far.
+    first_image = next(
+        n for n, e in enumerate(events) if isinstance(e, ItemFinished) and e.kind == "instance"
+    )
+    early = [e for e in events[:first_image] if isinstance(e, Progress)]
+    later = [e for e in events[first_image:] if isinstance(e, Progress)]
+    assert early and later
+    assert all(p.bytes_total == 0 and p.eta is None and p.bytes_estimated for p in early)
+    assert all(p.bytes_total >= p.bytes_done > 0 for p in later)
+    # The images are counted from the first document on: the item total never grows.
+    assert {p.items_total for p in early + later} == {last.items_total}
     phases = [e.phase for e in events if isinstance(e, PhaseStarted)]
     assert phases == [Phase.METADATA, Phase.DOCUMENTS, Phase.IMAGING]
     cases = {e.case_id: e for e in events if isinstance(e, CaseProgress)}
