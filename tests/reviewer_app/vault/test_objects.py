@@ -113,6 +113,22 @@ def test_write_makes_missing_folders_and_leaves_no_temp_file(key: bytes, tmp_pat
     assert list(tmp.iterdir()) == []
 
 
+def test_a_leftover_temp_file_or_planted_symlink_is_never_written_through(
+    key: bytes, dirs: tuple[Path, Path]
+) -> None:
+    objects, tmp = dirs
+    tmp.mkdir(parents=True, exist_ok=True)
+    victim = tmp.parent / "victim"
+    victim.write_bytes(b"not to be touched")
+    (tmp / f".object-{OBJECT_ID}.tmp").symlink_to(victim)
+    (tmp / f".object-{OTHER_ID}.tmp").write_bytes(b"a crashed write's leftover")
+    write_object(dest_for(objects), tmp, OBJECT_ID, key, b"first")
+    write_object(dest_for(objects, OTHER_ID), tmp, OTHER_ID, key, b"second")
+    assert victim.read_bytes() == b"not to be touched"
+    assert ObjectReader(dest_for(objects), key, OBJECT_ID).read_all() == b"first"
+    assert ObjectReader(dest_for(objects, OTHER_ID), key, OTHER_ID).read_all() == b"second"
+
+
 def test_write_accepts_pieces_of_any_size(key: bytes, dirs: tuple[Path, Path]) -> None:
     objects, tmp = dirs
     data = payload(5 * SMALL + 77)
