@@ -166,14 +166,17 @@ class WorklistView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
         header.setSectionResizeMode(Column.QUESTION, QHeaderView.ResizeMode.Stretch)
+        # Sized for their usual contents ("Overdue 12 d", "Ready offline ✓ 34 MB"), so
+        # that the clinical question, which takes what is left, can still be read on
+        # a 1280-pixel-wide laptop screen.
         for column, width in (
             (Column.PRIORITY, 100),
-            (Column.DUE, 125),
-            (Column.PATIENT, 235),
+            (Column.DUE, 120),
+            (Column.PATIENT, 215),
             (Column.SPECIALTY, 140),
             (Column.STATUS, 105),
-            (Column.SYNC, 195),
-            (Column.OPINION, 175),
+            (Column.SYNC, 190),
+            (Column.OPINION, 130),
         ):
             header.resizeSection(column, width)
         self._default_header_state = header.saveState()

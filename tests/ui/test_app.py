@@ -123,6 +123,22 @@ def test_window_geometry_and_columns_are_restored(
     assert header.sectionSize(Column.PATIENT) == 333
 
 
+def test_the_clinical_question_stays_readable_on_a_1280_pixel_window(
+    qtbot: QtBot, make_shell: Any, vault: Any
+) -> None:
+    add_case(vault, "c-1", "Synthetic Patient One", priority="urgent")
+    shell = make_shell()
+    shell._use_vault(vault, sync=False)
+    shell.window.resize(1280, 800)
+    shell.window.show()
+    with qtbot.waitSignal(shell.window.worklist.loaded):
+        shell.window.start_unlocked()
+    qtbot.waitExposed(shell.window)
+    header = shell.window.worklist.table.horizontalHeader()
+    qtbot.waitUntil(lambda: header.width() > 1100)
+    assert header.sectionSize(Column.QUESTION) >= 200
+
+
 def test_unexpected_errors_get_a_friendly_dialog_without_their_message(
     qtbot: QtBot, make_shell: Any
 ) -> None:
