@@ -112,3 +112,17 @@ class ModalAnswers:
     @property
     def done(self) -> bool:
         return not self.handlers
+
+
+def unlocked_window(
+    qtbot: Any, make_shell: Any, vault: Any, size: tuple[int, int] = (1400, 900)
+) -> Any:
+    """The main window of a new shell on ``vault``, shown at ``size``, unlocked, with
+    its worklist loaded (no sync)."""
+    shell = make_shell()
+    shell._use_vault(vault, sync=False)
+    shell.window.resize(*size)
+    shell.window.show()
+    with qtbot.waitSignal(shell.window.worklist.loaded):
+        shell.window.start_unlocked()
+    return shell.window

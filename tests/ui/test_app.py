@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
-from tests.ui.helpers import PASSPHRASE, ModalAnswers, add_case, all_visible_texts
+from tests.ui.helpers import (
+    PASSPHRASE,
+    ModalAnswers,
+    add_case,
+    all_visible_texts,
+    unlocked_window,
+)
 from ui import theme
 from ui.app import describe_traceback, parse_args
 from ui.qt import QApplication, QMessageBox, QPalette
@@ -127,14 +133,9 @@ def test_the_clinical_question_stays_readable_on_a_1280_pixel_window(
     qtbot: QtBot, make_shell: Any, vault: Any
 ) -> None:
     add_case(vault, "c-1", "Synthetic Patient One", priority="urgent")
-    shell = make_shell()
-    shell._use_vault(vault, sync=False)
-    shell.window.resize(1280, 800)
-    shell.window.show()
-    with qtbot.waitSignal(shell.window.worklist.loaded):
-        shell.window.start_unlocked()
-    qtbot.waitExposed(shell.window)
-    header = shell.window.worklist.table.horizontalHeader()
+    window = unlocked_window(qtbot, make_shell, vault, size=(1280, 800))
+    qtbot.waitExposed(window)
+    header = window.worklist.table.horizontalHeader()
     qtbot.waitUntil(lambda: header.width() > 1100)
     assert header.sectionSize(Column.QUESTION) >= 200
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from reviewer_app.exchange import PlatformSession
 from reviewer_app.opinion import outbox
+from tests.ui.helpers import unlocked_window
 from tests.ui.opinion.sign_helpers import (  # noqa: F401
     SIGNING_PASSPHRASE,
     enroll_signer,
@@ -24,13 +25,7 @@ from ui.worklist_model import CASE_ID_ROLE, Column
 
 
 def _window(qtbot: Any, make_shell: Any, vault: Any) -> Any:
-    shell = make_shell()
-    shell._use_vault(vault, sync=False)
-    shell.window.resize(1400, 900)
-    shell.window.show()
-    with qtbot.waitSignal(shell.window.worklist.loaded):
-        shell.window.start_unlocked()
-    return shell.window
+    return unlocked_window(qtbot, make_shell, vault)
 
 
 def _sign_dialog(qtbot: Any, window: Any, case_id: str) -> SignDialog:
