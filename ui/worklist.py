@@ -172,7 +172,7 @@ class WorklistView(QWidget):
         for column, width in (
             (Column.PRIORITY, 100),
             (Column.DUE, 120),
-            (Column.PATIENT, 215),
+            (Column.PATIENT, 230),
             (Column.SPECIALTY, 140),
             (Column.STATUS, 105),
             (Column.SYNC, 190),
