@@ -53,7 +53,10 @@ TITLE = "Reviewer"
 _GEOMETRY_KEY = "window/geometry"
 _STATE_KEY = "window/state"
 # The column count is part of the key: a layout saved with other columns is not reused.
-_HEADER_KEY = f"worklist/header-{len(Column)}"
+# So is a layout version, raised when the default widths change: a saved layout holds
+# every width, whether the user set it or not, and would otherwise keep the old ones.
+_HEADER_LAYOUT = 2
+_HEADER_KEY = f"worklist/header-{len(Column)}.{_HEADER_LAYOUT}"
 # The last opened case, reopened after the unlock at start. Kept in the vault (an
 # identifier), not in QSettings, which is a plain file.
 LAST_CASE_SETTING = "ui.last_case"

@@ -129,6 +129,20 @@ def test_window_geometry_and_columns_are_restored(
     assert header.sectionSize(Column.PATIENT) == 333
 
 
+def test_a_layout_saved_before_the_default_widths_changed_is_not_reused(
+    make_shell: Any,
+) -> None:
+    first = make_shell()
+    header = first.window.worklist.table.horizontalHeader()
+    header.resizeSection(Column.PATIENT, 333)
+    # What an older version saved: the same columns, the old widths.
+    app_settings().setValue(f"worklist/header-{len(Column)}", first.window.worklist.header_state())
+
+    second = make_shell()
+    second.window.restore_layout()
+    assert second.window.worklist.table.horizontalHeader().sectionSize(Column.PATIENT) == 230
+
+
 def test_the_clinical_question_stays_readable_on_a_1280_pixel_window(
     qtbot: QtBot, make_shell: Any, vault: Any
 ) -> None:
