@@ -76,6 +76,7 @@ from ui.qt import (
     Signal,
 )
 from ui.settings import app_settings
+from ui.workspace.citing import cite_in_background
 from ui.workspace.pane_header import PaneHeader
 from ui.workspace.shortcuts import add_shortcut, describe
 
@@ -791,24 +792,15 @@ class ImagingPane(QWidget):
             )
 
         self.status.setText("Citing the image…")
-        self._ops.run(
+        cite_in_background(
+            self,
+            self._ops,
+            case_id,
             work,
-            success=lambda citation: self._cited(case_id, citation),
-            failure=lambda error: self._cite_failed(case_id, error),
+            what="The image",
+            say=lambda text, _problem: self.status.setText(text),
             label="imaging: cite",
         )
-
-    def _cited(self, case_id: str, citation: Citation) -> None:
-        if self.case_id() == case_id:
-            self.status.setText(f"Cited in the opinion: {citation.label}")
-        self.cite_requested.emit(citation)
-
-    def _cite_failed(self, case_id: str, error: BaseException) -> None:
-        if not isinstance(error, ReviewerError):
-            self._ops.unhandled.emit(error)
-        if self.case_id() == case_id:
-            detail = error.message if isinstance(error, ReviewerError) else ""
-            self.status.setText(f"The image could not be cited. {detail}".strip())
 
     def open_citation(self, citation: Citation) -> None:
         """Show exactly the cited view: its series, instance and frame, with its window,

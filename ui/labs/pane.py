@@ -11,7 +11,6 @@ make).
 from __future__ import annotations
 
 from reviewer_app.casefile import CaseFile, LabEntry
-from reviewer_app.errors import ReviewerError
 from reviewer_app.labs.flowsheet import Analyte, Flowsheet, LabValue, build_flowsheet
 from reviewer_app.labs.trend import trend_of
 from reviewer_app.opinion.evidence import Citation, CitationKind, add_citation
@@ -66,6 +65,7 @@ from ui.qt import (
     QWidget,
     Signal,
 )
+from ui.workspace.citing import cite_in_background
 from ui.workspace.pane_header import PaneHeader
 from ui.workspace.shortcuts import add_shortcut, describe
 
@@ -589,24 +589,15 @@ class LabsPane(QWidget):
             return add_citation(vault, case_id, kind, ref, label, view, png)
 
         self._say("")
-        self._ops.run(
+        cite_in_background(
+            self,
+            self._ops,
+            case_id,
             work,
-            success=lambda citation: self._cited(case_id, citation),
-            failure=lambda error: self._cite_failed(case_id, error),
+            what="This",
+            say=lambda text, problem: self._say(text, problem=problem),
             label="labs: cite",
         )
-
-    def _cited(self, case_id: str, citation: Citation) -> None:
-        if self._case_id == case_id:
-            self._say(f"Cited in the opinion: {citation.label}", problem=False)
-        self.cite_requested.emit(citation)
-
-    def _cite_failed(self, case_id: str, error: BaseException) -> None:
-        if not isinstance(error, ReviewerError):
-            self._ops.unhandled.emit(error)
-        if self._case_id == case_id:
-            detail = error.message if isinstance(error, ReviewerError) else ""
-            self._say(f"This could not be cited. {detail}".strip())
 
     def open_citation(self, citation: Citation) -> None:
         """Show exactly what was cited: the result selected (in the view it was cited

@@ -46,6 +46,7 @@ from ui.records.record_list import RECORD_ID_ROLE, SORT_ROLE, Column, RecordList
 from ui.records.renderer import PageRenderer
 from ui.records.search_bar import SearchBar
 from ui.records.thumbnails import ThumbnailModel, ThumbnailStrip
+from ui.workspace.citing import cite_in_background
 from ui.workspace.pane_header import PaneHeader
 from ui.workspace.shortcuts import add_shortcut, describe
 
@@ -729,24 +730,15 @@ class RecordsPane(QWidget):
             return add_citation(vault, case_id, CitationKind.PAGE, ref, label, view)
 
         self._say("")
-        self._ops.run(
+        cite_in_background(
+            self,
+            self._ops,
+            case_id,
             work,
-            success=lambda citation: self._cited(case_id, citation),
-            failure=lambda error: self._cite_failed(case_id, error),
+            what="The page",
+            say=lambda text, problem: self._say(text, problem=problem),
             label="records: cite",
         )
-
-    def _cited(self, case_id: str, citation: Citation) -> None:
-        if self.case_id() == case_id:
-            self._say(f"Cited in the opinion: {citation.label}", problem=False)
-        self.cite_requested.emit(citation)
-
-    def _cite_failed(self, case_id: str, error: BaseException) -> None:
-        if not isinstance(error, ReviewerError):
-            self._ops.unhandled.emit(error)
-        if self.case_id() == case_id:
-            detail = error.message if isinstance(error, ReviewerError) else ""
-            self._say(f"The page could not be cited. {detail}".strip())
 
     def open_citation(self, citation: Citation) -> None:
         """Open the cited Record at the cited page, zoom and rotation. A citation of
