@@ -32,6 +32,7 @@ from ui.qt import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QPushButton,
     QStackedWidget,
@@ -212,9 +213,7 @@ class SigningSetupDialog(QDialog):
         return page
 
     def _build_platform(self) -> QWidget:
-        page = QWidget()
-        title = QLabel("Get a certificate from the platform")
-        title.setObjectName("dialogTitle")
+        title = "Get a certificate from the platform"
         text = (
             "Reviewer makes your key pair on this computer and sends the platform only a "
             "certificate request; the private key never leaves this computer. The platform "
@@ -223,31 +222,14 @@ class SigningSetupDialog(QDialog):
         self.enroll_pair = _PassphrasePair()
         self.enroll_message = _message_label()
         self.enroll_button = QPushButton("Get certificate")
-        self.enroll_button.setObjectName("primaryButton")
-        self.enroll_button.setDefault(True)
         self.enroll_button.clicked.connect(self.enroll)
-        back = QPushButton("Back")
-        back.clicked.connect(lambda: self._go(self.choose_page))
-        self.enroll_back = back
-        buttons = QHBoxLayout()
-        buttons.addWidget(back)
-        buttons.addStretch(1)
-        buttons.addWidget(self.enroll_button)
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(14)
-        layout.addWidget(title)
-        layout.addWidget(_explanation(text))
-        layout.addWidget(self.enroll_pair)
-        layout.addWidget(self.enroll_message)
-        layout.addStretch(1)
-        layout.addLayout(buttons)
+        page, self.enroll_back = self._step_page(
+            title, text, [self.enroll_pair, self.enroll_message], self.enroll_button
+        )
         return page
 
     def _build_import(self) -> QWidget:
-        page = QWidget()
-        title = QLabel("Import a PKCS#12 file")
-        title.setObjectName("dialogTitle")
+        title = "Import a PKCS#12 file"
         text = (
             "A .p12 or .pfx file with your private key and certificate, for example from "
             "your hospital or a qualified trust service. Its key is then kept in this "
@@ -271,27 +253,41 @@ class SigningSetupDialog(QDialog):
         self.import_pair = _PassphrasePair()
         self.import_message = _message_label()
         self.import_button = QPushButton("Import")
-        self.import_button.setObjectName("primaryButton")
-        self.import_button.setDefault(True)
         self.import_button.clicked.connect(self.import_file)
+        page, self.import_back = self._step_page(
+            title, text, [form, self.import_pair, self.import_message], self.import_button
+        )
+        return page
+
+    def _step_page(
+        self, title: str, text: str, body: list[QWidget | QLayout], primary: QPushButton
+    ) -> tuple[QWidget, QPushButton]:
+        """A set-up step: title, explanation, ``body``, then Back and ``primary``.
+        Returns the page and its Back button (disabled while work runs)."""
+        primary.setObjectName("primaryButton")
+        primary.setDefault(True)
         back = QPushButton("Back")
         back.clicked.connect(lambda: self._go(self.choose_page))
-        self.import_back = back
         buttons = QHBoxLayout()
         buttons.addWidget(back)
         buttons.addStretch(1)
-        buttons.addWidget(self.import_button)
+        buttons.addWidget(primary)
+        heading = QLabel(title)
+        heading.setObjectName("dialogTitle")
+        page = QWidget()
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(14)
-        layout.addWidget(title)
+        layout.addWidget(heading)
         layout.addWidget(_explanation(text))
-        layout.addLayout(form)
-        layout.addWidget(self.import_pair)
-        layout.addWidget(self.import_message)
+        for part in body:
+            if isinstance(part, QLayout):
+                layout.addLayout(part)
+            else:
+                layout.addWidget(part)
         layout.addStretch(1)
         layout.addLayout(buttons)
-        return page
+        return page, back
 
     def _build_result(self) -> QWidget:
         page = QWidget()
