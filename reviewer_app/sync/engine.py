@@ -604,10 +604,11 @@ class SyncEngine:
         with self._lock:
             elapsed = max(self._monotonic() - self._started, 1e-6)
             unknown = max(self._unknown_sizes, 0)
-            if unknown and not self._instances_done:
+            done = self._instances_done
+            if unknown and not done:
                 total = 0  # nothing to estimate the images from yet (see Progress)
             else:
-                average = self._instance_bytes / self._instances_done if unknown else 0
+                average = self._instance_bytes / done if done else 0
                 total = self._bytes_total + int(average * unknown) + self._instance_bytes
             rate = self._fetched / elapsed
             remaining = max(total - self._bytes_done, 0)
